@@ -1,0 +1,129 @@
+//! The JSON-RPC methods, one marker type each.
+//!
+//! A method is its name, its params type and its result type. The server registers handlers by
+//! marker type, the clients call by marker type, and `rpc.discover` describes exactly the
+//! registered markers, so the three can never drift apart.
+
+use schemars::JsonSchema;
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::types::*;
+
+/// One JSON-RPC method: its dotted name, a one-line summary, and its params and result types.
+/// Params are sent by name: one JSON object whose fields are the params struct's fields.
+pub trait Method: Send + Sync + 'static {
+    const NAME: &'static str;
+    const SUMMARY: &'static str;
+    type Params: Serialize + DeserializeOwned + JsonSchema + Default + Send + Sync + 'static;
+    type Result: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static;
+}
+
+macro_rules! methods {
+    ($( $(#[$doc:meta])* $ty:ident = $name:literal ($params:ty) -> $result:ty, $summary:literal; )*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy)]
+            pub struct $ty;
+            impl Method for $ty {
+                const NAME: &'static str = $name;
+                const SUMMARY: &'static str = $summary;
+                type Params = $params;
+                type Result = $result;
+            }
+        )*
+    };
+}
+
+methods! {
+    Discover = "rpc.discover" (NoParams) -> serde_json::Value,
+        "This OpenRPC document.";
+    Health = "health" (NoParams) -> crate::types::Health,
+        "Liveness: version and uptime.";
+    StatusM = "status" (NoParams) -> Status,
+        "Server, files, keys and SFU status, with whether livekit-server must be restarted.";
+    ConfigGet = "config.get" (NoParams) -> EffectiveConfig,
+        "The effective configuration, secrets redacted.";
+    ConfigFilesM = "config.files" (NoParams) -> ConfigFiles,
+        "The rendered livekit.yaml and backend.env, secrets redacted.";
+    KeysList = "keys.list" (KeysListParams) -> KeyList,
+        "API keys and their lifecycle states; never a secret.";
+    TokenCreate = "token.create" (TokenCreateParams) -> TokenCreated,
+        "Mint a LiveKit access token signed by the active key.";
+    TokenDecode = "token.decode" (TokenDecodeParams) -> TokenDecoded,
+        "Verify and explain a LiveKit access token.";
+    BackendInfoM = "backend.info" (NoParams) -> BackendInfo,
+        "Where lk-backend listens and its bearer tokens.";
+}
+
+/// Description of a method for the OpenRPC document.
+#[derive(Clone, Copy)]
+pub struct MethodSpec {
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub params: fn(&mut schemars::SchemaGenerator) -> schemars::Schema,
+    pub result: fn(&mut schemars::SchemaGenerator) -> schemars::Schema,
+}
+
+impl MethodSpec {
+    pub fn of<M: Method>() -> Self {
+        MethodSpec {
+            name: M::NAME,
+            summary: M::SUMMARY,
+            params: |g| g.root_schema_for::<M::Params>(),
+            result: |g| g.subschema_for::<M::Result>(),
+        }
+    }
+}
+
+/// Builds an OpenRPC 1.3 document for the given methods.
+pub fn openrpc_document(version: &str, specs: &[MethodSpec]) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let mut generator = schemars::generate::SchemaSettings::draft2020_12()
+        .with(|s| {
+            s.definitions_path = "/components/schemas".into();
+            s.meta_schema = None;
+        })
+        .into_generator();
+    let mut methods = Vec::new();
+    for spec in specs {
+        let params_schema = Value::from((spec.params)(&mut generator));
+        let required: Vec<&str> = params_schema["required"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let mut params = Vec::new();
+        if let Some(props) = params_schema["properties"].as_object() {
+            for (name, schema) in props {
+                let mut schema = schema.clone();
+                let description = schema.as_object_mut().and_then(|o| o.remove("description"));
+                let mut p = json!({
+                    "name": name,
+                    "required": required.contains(&name.as_str()),
+                    "schema": schema,
+                });
+                if let Some(d) = description {
+                    p["description"] = d;
+                }
+                params.push(p);
+            }
+        }
+        let result = Value::from((spec.result)(&mut generator));
+        methods.push(json!({
+            "name": spec.name,
+            "summary": spec.summary,
+            "paramStructure": "by-name",
+            "params": params,
+            "result": {"name": "result", "schema": result},
+        }));
+    }
+    json!({
+        "openrpc": "1.3.2",
+        "info": {
+            "title": "hero_livekit_server",
+            "version": version,
+            "description": "Control plane for a self-hosted LiveKit SFU (JSON-RPC 2.0 on rpc.sock)",
+        },
+        "methods": methods,
+        "components": {"schemas": generator.definitions().clone()},
+    })
+}

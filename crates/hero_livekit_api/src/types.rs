@@ -1,0 +1,299 @@
+//! Parameters and results of the JSON-RPC methods (design §5). Timestamps are RFC 3339 UTC
+//! strings; durations are integer seconds in fields ending `_s`.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// For methods that take no parameters (`{}` or none at all).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
+/// An empty result object.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Empty {}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Health {
+    /// Always `"ok"` when the server answers.
+    pub status: String,
+    pub version: String,
+    pub uptime_s: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ServerInfo {
+    pub version: String,
+    pub home: String,
+    pub socket: String,
+    pub pid: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct FileStatus {
+    pub path: String,
+    /// Hex SHA-256 of the file's bytes on disk as rendered.
+    pub sha256: String,
+    /// When the current content was written (RFC 3339); the boot time if it was already right.
+    pub written_at: String,
+    /// True when this boot found the file missing, edited, truncated or with a wrong mode and
+    /// rewrote it.
+    pub repaired: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct FilesStatus {
+    pub livekit_yaml: FileStatus,
+    pub backend_env: FileStatus,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct KeyAcceptance {
+    pub api_key: String,
+    pub state: KeyState,
+    /// Whether the running SFU accepts tokens signed by this key; null when unknown.
+    pub sfu_accepts: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct SfuStatus {
+    pub url: String,
+    pub reachable: bool,
+    pub latency_ms: Option<f64>,
+    pub error: Option<String>,
+    /// Whether the SFU runs exactly the livekit.yaml on disk; null when unknown.
+    pub config_loaded: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Status {
+    pub server: ServerInfo,
+    pub files: FilesStatus,
+    pub keys: Vec<KeyAcceptance>,
+    pub sfu: SfuStatus,
+    pub restart_required: bool,
+    pub restart_reasons: Vec<String>,
+}
+
+/// `config.files`: the rendered files with every secret replaced by `<redacted>`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ConfigFiles {
+    pub livekit_yaml: String,
+    pub backend_env: String,
+}
+
+/// Lifecycle state of an API key (design §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyState {
+    Pending,
+    Active,
+    Retiring,
+    Retired,
+    Revoked,
+}
+
+impl KeyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Pending => "pending",
+            KeyState::Active => "active",
+            KeyState::Retiring => "retiring",
+            KeyState::Retired => "retired",
+            KeyState::Revoked => "revoked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => KeyState::Pending,
+            "active" => KeyState::Active,
+            "retiring" => KeyState::Retiring,
+            "retired" => KeyState::Retired,
+            "revoked" => KeyState::Revoked,
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for KeyState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeysListParams {
+    /// Also list revoked keys (hidden by default).
+    #[serde(default)]
+    pub include_revoked: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct KeyInfo {
+    pub api_key: String,
+    pub state: KeyState,
+    pub created_at: String,
+    pub activated_at: Option<String>,
+    pub retire_at: Option<String>,
+    pub revoked_at: Option<String>,
+    pub sfu_accepts: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct KeyList {
+    pub keys: Vec<KeyInfo>,
+}
+
+/// Grant presets of `token.create`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// Join the room, publish, subscribe and send data.
+    #[default]
+    Participant,
+    /// Join the room and subscribe only.
+    Viewer,
+    /// Join, plus roomAdmin for the room, roomList and roomCreate.
+    Admin,
+}
+
+/// LiveKit video grants, with LiveKit's JSON names. Every field is optional; the given ones are
+/// merged over the preset. Unknown names are refused.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Grants {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub room_create: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub room_list: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub room_record: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub room_admin: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub room_join: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_publish: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_subscribe: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_publish_data: Option<bool>,
+    /// Sources the participant may publish: camera, microphone, screen_share,
+    /// screen_share_audio.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_publish_sources: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_update_own_metadata: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ingress_admin: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorder: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination_room: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenCreateParams {
+    /// Room the token is for (≤ 256 bytes).
+    pub room: String,
+    /// Participant identity, the JWT `sub` (≤ 256 bytes).
+    pub identity: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<BTreeMap<String, String>>,
+    /// Grant preset; default `participant`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<Preset>,
+    /// Grants merged over the preset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Grants>,
+    /// LiveKit RoomConfiguration (camelCase or snake_case), written as the `roomConfig` claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room_config: Option<serde_json::Value>,
+    /// Lifetime in seconds; default the configured token TTL, at most the configured maximum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_s: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct TokenCreated {
+    pub token: String,
+    /// The LiveKit URL clients connect to.
+    pub server_url: String,
+    pub api_key: String,
+    pub expires_at: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenDecodeParams {
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct TokenDecoded {
+    /// True when LiveKit would accept this token now.
+    pub valid: bool,
+    /// The key named by `iss`.
+    pub api_key: Option<String>,
+    /// That key's state here, or null when this control plane does not know it.
+    pub key_state: Option<KeyState>,
+    /// The decoded claims (unverified when the signature is bad).
+    pub claims: serde_json::Value,
+    pub expires_at: Option<String>,
+    pub not_before: Option<String>,
+    /// Seconds until `exp` (negative when expired).
+    pub skew_s: Option<i64>,
+    pub grants_explained: Vec<String>,
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct BackendInfo {
+    /// Base URL of lk-backend.
+    pub url: String,
+    /// Bearer for lk-backend's privileged API.
+    pub api_token: String,
+    /// Bearer that may only mint tokens.
+    pub token_endpoint_token: String,
+}
+
+/// `config.get`: the effective configuration, secrets redacted.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct EffectiveConfig {
+    pub home: String,
+    pub socket: String,
+    pub config_file: Option<String>,
+    pub livekit_url: String,
+    pub public_url: String,
+    pub node_ip: Option<String>,
+    pub redis_address: Option<String>,
+    pub sfu_prometheus_port: Option<u16>,
+    pub sfu_log_level: String,
+    pub backend_port: u16,
+    pub backend_bind: String,
+    pub webhook_url: String,
+    pub token_ttl_s: u64,
+    pub token_max_ttl_s: u64,
+    pub livekit_timeout_ms: u64,
+    pub socket_group: Option<String>,
+    pub cors_allowed_origins: Vec<String>,
+    /// The `[livekit_overrides]` table as merged into livekit.yaml.
+    pub livekit_overrides: serde_json::Value,
+    /// Secrets this deployment holds, always `"<redacted>"`.
+    pub api_secret: String,
+    pub backend_api_token: String,
+    pub token_endpoint_token: String,
+}
