@@ -1,0 +1,116 @@
+//! lk-backend: LiveKit's standard token endpoint and a durable webhook inbox, configured by
+//! the `backend.env` that hero_livekit_server writes (design.md §6).
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod metrics;
+pub mod reload;
+pub mod routes;
+pub mod serve;
+pub mod sessions;
+pub mod state;
+pub mod token;
+pub mod webhook;
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use hero_livekit_api::timefmt::now_unix;
+use tokio::net::TcpListener;
+
+pub use config::Config;
+pub use error::{Error, Result};
+
+use crate::config::Settings;
+use crate::db::Writer;
+use crate::metrics::Metrics;
+use crate::state::AppState;
+
+/// Serves on `listener` until `shutdown` completes, then drains requests and the writer.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<()> {
+    let db_path = config.settings.env.sqlite_path.clone();
+    let pool = db::connect(Path::new(&db_path)).await?;
+    let (writer, writer_task) = Writer::spawn(pool.clone());
+    let settings = Arc::new(ArcSwap::from_pointee(config.settings.clone()));
+    let state = AppState {
+        settings: settings.clone(),
+        pool: pool.clone(),
+        writer,
+        metrics: Arc::new(Metrics::default()),
+    };
+    let reload = reload::spawn(
+        config.env_file.clone(),
+        config.overrides.clone(),
+        settings.clone(),
+        config.reload_interval,
+    );
+    let pruner = spawn_pruner(pool.clone(), settings.clone(), config.prune_interval);
+    let addr = listener.local_addr().map_err(Error::Serve)?;
+    // The ready line goes to stdout, outside the log stream, with the address actually bound.
+    println!(
+        "lk-backend ready on http://{addr} (env file {}, signing key {}, database {db_path})",
+        config.env_file.display(),
+        config.settings.env.livekit_api_key,
+    );
+    tracing::info!(%addr, "lk-backend ready");
+    serve::serve(listener, routes::app(state, config.request_timeout), shutdown).await;
+    reload.abort();
+    pruner.abort();
+    // Every writer handle went with the connections; the writer commits what is queued, then
+    // ends. Bounded in case a connection outlived the drain.
+    let _ = tokio::time::timeout(Duration::from_secs(10), writer_task).await;
+    pool.close().await;
+    tracing::info!("lk-backend stopped");
+    Ok(())
+}
+
+fn spawn_pruner(
+    pool: sqlx::SqlitePool,
+    settings: Arc<ArcSwap<Settings>>,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let days = i64::from(settings.load().event_retention_days);
+            match db::prune(&pool, now_unix() - days * 86_400).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, days, "pruned old webhook events"),
+                Err(e) => tracing::warn!(error = %e, "cannot prune old webhook events"),
+            }
+        }
+    })
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`). Third-party targets that could
+/// print request details stay at `warn`.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,hyper=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,165 @@
+//! `GET /api/events` and `GET /api/sessions` (Bearer BACKEND_API_TOKEN).
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::http::HeaderMap;
+use hero_livekit_api::timefmt::{parse_rfc3339, rfc3339};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+
+use super::authorize;
+use crate::db::{self, EventFilter};
+use crate::error::{Error, Result};
+use crate::sessions;
+use crate::state::AppState;
+
+const DEFAULT_LIMIT: i64 = 100;
+const MAX_LIMIT: i64 = 1000;
+/// Events read to build sessions; beyond this, narrow with `room` or `since`.
+const MAX_SESSION_EVENTS: i64 = 200_000;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct EventsQuery {
+    room: Option<String>,
+    event: Option<String>,
+    since: Option<String>,
+    limit: Option<String>,
+    before: Option<String>,
+}
+
+#[derive(Serialize)]
+struct EventItem {
+    id: String,
+    event: String,
+    room: Option<String>,
+    room_sid: Option<String>,
+    participant: Option<String>,
+    created_at: String,
+    received_at: String,
+    signing_key: String,
+    /// The body exactly as LiveKit sent it.
+    payload: Box<RawValue>,
+}
+
+fn privileged(state: &AppState, headers: &HeaderMap) -> Result<()> {
+    let settings = state.settings.load();
+    authorize(headers, &[&settings.env.backend_api_token])
+}
+
+fn query<T: Default>(q: std::result::Result<Query<T>, QueryRejection>) -> Result<T> {
+    q.map(|Query(q)| q)
+        .map_err(|e| Error::BadRequest { message: format!("invalid query: {e}"), field: None })
+}
+
+fn since(s: Option<&str>) -> Result<Option<i64>> {
+    s.filter(|s| !s.is_empty())
+        .map(|s| {
+            parse_rfc3339(s).ok_or_else(|| {
+                Error::bad_request("since", "since must be an RFC 3339 time, e.g. 2026-11-26T13:00:00Z")
+            })
+        })
+        .transpose()
+}
+
+fn nonempty(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.is_empty())
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    q: std::result::Result<Query<EventsQuery>, QueryRejection>,
+) -> Result<Json<Value>> {
+    privileged(&state, &headers)?;
+    let q = query(q)?;
+    let limit = match q.limit.as_deref().filter(|s| !s.is_empty()) {
+        None => DEFAULT_LIMIT,
+        Some(l) => l.parse::<i64>().ok().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or_else(|| {
+            Error::bad_request("limit", format!("limit must be between 1 and {MAX_LIMIT}"))
+        })?,
+    };
+    let before = match q.before.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(b) => Some(b.parse::<i64>().map_err(|_| {
+            Error::bad_request("before", "before must be the `next` value of a previous page")
+        })?),
+    };
+    let events = q
+        .event
+        .as_deref()
+        .map(|e| e.split(',').map(str::trim).filter(|e| !e.is_empty()).map(String::from).collect())
+        .unwrap_or_default();
+    let filter = EventFilter {
+        room: nonempty(q.room),
+        events,
+        since: since(q.since.as_deref())?,
+        before,
+        // One more than asked tells whether there is a next page.
+        limit: limit + 1,
+        ascending: false,
+    };
+    let mut rows = db::list_events(&state.pool, &filter).await?;
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.seq.to_string())
+    } else {
+        None
+    };
+    let items: Vec<EventItem> = rows
+        .into_iter()
+        .map(|r| {
+            // Stored bodies passed JSON parsing before they were stored.
+            let payload = String::from_utf8(r.body)
+                .ok()
+                .and_then(|s| RawValue::from_string(s).ok())
+                .unwrap_or_else(|| RawValue::from_string("null".into()).expect("valid JSON"));
+            EventItem {
+                id: r.event_id,
+                event: r.event,
+                room: r.room_name,
+                room_sid: r.room_sid,
+                participant: r.participant_identity,
+                created_at: rfc3339(r.created_at),
+                received_at: rfc3339(r.received_at),
+                signing_key: r.signing_key,
+                payload,
+            }
+        })
+        .collect();
+    Ok(Json(json!({ "events": items, "next": next })))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SessionsQuery {
+    room: Option<String>,
+    since: Option<String>,
+}
+
+pub async fn sessions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    q: std::result::Result<Query<SessionsQuery>, QueryRejection>,
+) -> Result<Json<Value>> {
+    privileged(&state, &headers)?;
+    let q = query(q)?;
+    let filter = EventFilter {
+        room: nonempty(q.room),
+        events: [
+            "room_started",
+            "room_finished",
+            "participant_joined",
+            "participant_left",
+            "participant_connection_aborted",
+        ]
+        .map(String::from)
+        .to_vec(),
+        since: since(q.since.as_deref())?,
+        before: None,
+        limit: MAX_SESSION_EVENTS,
+        ascending: true,
+    };
+    let rows = db::list_events(&state.pool, &filter).await?;
+    Ok(Json(json!({ "rooms": sessions::derive(&rows) })))
+}

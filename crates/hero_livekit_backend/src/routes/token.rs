@@ -1,0 +1,58 @@
+//! `POST /api/token`: LiveKit's standard token endpoint.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::{authorize, body_or_error};
+use crate::error::{Error, Result};
+use crate::state::AppState;
+use crate::token::{Signer, TokenRequest, TokenResponse};
+
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    let settings = state.settings.load();
+    let env = &settings.env;
+    authorize(&headers, &[&env.token_endpoint_token, &env.backend_api_token])?;
+    let body = body_or_error(body)?;
+    // Every field is optional, so an empty body is a valid request.
+    let request = if body.iter().all(u8::is_ascii_whitespace) {
+        TokenRequest::default()
+    } else {
+        if !is_json(&headers) {
+            return Err(Error::UnsupportedMediaType);
+        }
+        serde_json::from_slice::<TokenRequest>(&body)
+            .map_err(|e| Error::bad_request("body", format!("invalid JSON body: {e}")))?
+    };
+    let signer = Signer {
+        api_key: &env.livekit_api_key,
+        api_secret: &env.livekit_api_secret,
+        ttl: Duration::from_secs(env.token_ttl_s.min(env.token_max_ttl_s)),
+    };
+    let participant_token = request.mint(&signer)?;
+    state.metrics.tokens_minted.inc();
+    let resp = TokenResponse { server_url: env.livekit_public_url.clone(), participant_token };
+    Ok((StatusCode::CREATED, Json(resp)).into_response())
+}
+
+/// An OPTIONS that is not a CORS preflight (those are answered by the CORS layer).
+pub async fn options() -> Response {
+    (StatusCode::NO_CONTENT, [(header::ALLOW, "POST, OPTIONS")]).into_response()
+}
+
+/// No content type is taken as JSON; anything else must be `application/json` or `+json`.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else { return true };
+    let Ok(ct) = ct.to_str() else { return false };
+    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || essence.ends_with("+json")
+}

@@ -1,0 +1,71 @@
+//! `POST /webhook`: the durable inbox. Verify, store once, then answer.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, header};
+use hero_livekit_api::timefmt::now_unix;
+use serde_json::{Value, json};
+
+use super::body_or_error;
+use crate::db::{NewEvent, Stored};
+use crate::error::{Error, Result};
+use crate::state::AppState;
+use crate::webhook::{EventSummary, body_sha256, verify};
+
+pub async fn receive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>> {
+    // The content type is ignored on purpose: LiveKit sends application/webhook+json, and the
+    // raw bytes are what the signature covers.
+    let body = body_or_error(body).inspect_err(|_| state.metrics.rejected("body"))?;
+    let now = now_unix();
+    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let signing_key = {
+        let settings = state.settings.load();
+        match verify(&body, auth, &settings.env.livekit_webhook_keys, now) {
+            Ok(key) => key.to_string(),
+            Err(e) => {
+                tracing::warn!(reason = %e, "webhook refused");
+                state.metrics.rejected(e.label());
+                return Err(e.into());
+            }
+        }
+    };
+    let summary = EventSummary::parse(&body).map_err(|_| {
+        state.metrics.rejected("invalid_json");
+        Error::bad_request("body", "webhook body is not a JSON webhook event")
+    })?;
+    let event_id = if summary.id.is_empty() {
+        // Without an id, identical bodies are the same event.
+        format!("sha256:{}", body_sha256(&body))
+    } else {
+        summary.id.clone()
+    };
+    let event = NewEvent {
+        event_id,
+        event: summary.event.clone(),
+        room_name: summary.room_name().map(String::from),
+        room_sid: summary.room_sid().map(String::from),
+        participant_identity: summary.participant_identity().map(String::from),
+        participant_sid: summary.participant_sid().map(String::from),
+        created_at: summary.created_at.filter(|t| *t > 0).unwrap_or(now),
+        received_at: now,
+        signing_key,
+        body: body.to_vec(),
+    };
+    let status = match state.writer.store(event).await? {
+        Stored::New => {
+            state.metrics.webhooks_received.inc();
+            "stored"
+        }
+        Stored::Duplicate => {
+            state.metrics.webhooks_duplicate.inc();
+            "duplicate"
+        }
+    };
+    Ok(Json(json!({ "status": status })))
+}
