@@ -13,12 +13,19 @@ use crate::methods::Method;
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("cannot connect to {path}: {source} (is hero_livekit_server running?)")]
-    Connect { path: PathBuf, source: std::io::Error },
+    Connect {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("WebSocket handshake on {path} failed: {reason}")]
     Handshake { path: PathBuf, reason: String },
     /// The server answered with a JSON-RPC error.
     #[error("{message} (code {code})")]
-    Rpc { code: i32, message: String, data: Option<serde_json::Value> },
+    Rpc {
+        code: i32,
+        message: String,
+        data: Option<serde_json::Value>,
+    },
     #[error("{0}")]
     Transport(String),
     #[error("cannot encode params: {0}")]
@@ -67,7 +74,10 @@ impl RpcClient {
     pub async fn connect(socket: &Path) -> Result<Self, ClientError> {
         let stream = UnixStream::connect(socket)
             .await
-            .map_err(|source| ClientError::Connect { path: socket.to_path_buf(), source })?;
+            .map_err(|source| ClientError::Connect {
+                path: socket.to_path_buf(),
+                source,
+            })?;
         // The host is irrelevant on a Unix socket; the path is what the server routes on.
         let url = Url::parse("ws://localhost/").expect("static URL");
         let (tx, rx) = WsTransportClientBuilder::default()
@@ -75,7 +85,10 @@ impl RpcClient {
             .max_response_size(64 * 1024 * 1024)
             .build_with_stream(url, stream)
             .await
-            .map_err(|e| ClientError::Handshake { path: socket.to_path_buf(), reason: e.to_string() })?;
+            .map_err(|e| ClientError::Handshake {
+                path: socket.to_path_buf(),
+                reason: e.to_string(),
+            })?;
         let inner = ClientBuilder::default().build_with_tokio(tx, rx);
         Ok(Self { inner })
     }
@@ -92,7 +105,11 @@ impl RpcClient {
         method: &str,
         params: serde_json::Value,
     ) -> Result<serde_json::Value, ClientError> {
-        let raw = if params.is_null() { None } else { Some(serde_json::value::to_raw_value(&params)?) };
+        let raw = if params.is_null() {
+            None
+        } else {
+            Some(serde_json::value::to_raw_value(&params)?)
+        };
         Ok(self.inner.request(method, Raw(raw)).await?)
     }
 

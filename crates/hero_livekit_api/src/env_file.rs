@@ -41,7 +41,11 @@ impl fmt::Debug for BackendEnv {
             .field("livekit_api_key", &self.livekit_api_key)
             .field(
                 "livekit_webhook_keys",
-                &self.livekit_webhook_keys.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+                &self
+                    .livekit_webhook_keys
+                    .iter()
+                    .map(|(k, _)| k)
+                    .collect::<Vec<_>>(),
             )
             .field("sqlite_path", &self.sqlite_path)
             .field("port", &self.port)
@@ -130,11 +134,17 @@ pub fn parse(text: &str) -> Result<BTreeMap<String, String>, ParseError> {
         }
         let l = l.strip_prefix("export ").unwrap_or(l);
         let Some((k, v)) = l.split_once('=') else {
-            return Err(ParseError { line, reason: "expected KEY=value".into() });
+            return Err(ParseError {
+                line,
+                reason: "expected KEY=value".into(),
+            });
         };
         let k = k.trim();
         if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            return Err(ParseError { line, reason: format!("invalid variable name {k:?}") });
+            return Err(ParseError {
+                line,
+                reason: format!("invalid variable name {k:?}"),
+            });
         }
         let v = v.trim();
         let value = if let Some(body) = v.strip_prefix('"') {
@@ -163,7 +173,10 @@ pub fn parse(text: &str) -> Result<BTreeMap<String, String>, ParseError> {
                 }
             }
             if !closed {
-                return Err(ParseError { line, reason: format!("{k}: unterminated quoted value") });
+                return Err(ParseError {
+                    line,
+                    reason: format!("{k}: unterminated quoted value"),
+                });
             }
             let rest = chars.as_str().trim();
             if !rest.is_empty() && !rest.starts_with('#') {
@@ -182,7 +195,11 @@ pub fn parse(text: &str) -> Result<BTreeMap<String, String>, ParseError> {
 }
 
 fn list(v: &str) -> Vec<String> {
-    v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 impl BackendEnv {
@@ -228,12 +245,17 @@ impl BackendEnv {
     pub fn from_vars(vars: &BTreeMap<String, String>) -> Result<Self, VarError> {
         use vars::*;
         let get = |name: &'static str| -> Result<&str, VarError> {
-            vars.get(name).map(String::as_str).ok_or(VarError::Missing(name))
+            vars.get(name)
+                .map(String::as_str)
+                .ok_or(VarError::Missing(name))
         };
         let nonempty = |name: &'static str| -> Result<String, VarError> {
             let v = get(name)?;
             if v.is_empty() {
-                return Err(VarError::Invalid { var: name, reason: "must not be empty".into() });
+                return Err(VarError::Invalid {
+                    var: name,
+                    reason: "must not be empty".into(),
+                });
             }
             Ok(v.to_string())
         };
@@ -331,7 +353,10 @@ mod tests {
             token_endpoint_token: "b".repeat(43),
             token_ttl_s: 3600,
             token_max_ttl_s: 86400,
-            cors_allowed_origins: vec!["https://app.example".into(), "http://localhost:3000".into()],
+            cors_allowed_origins: vec![
+                "https://app.example".into(),
+                "http://localhost:3000".into(),
+            ],
         }
     }
 
@@ -339,7 +364,9 @@ mod tests {
     fn render_then_parse_round_trips_odd_values() {
         let env = sample();
         let text = env.render();
-        assert!(text.contains("SQLITE_PATH=\"/var/lib/hero livekit/\\\"odd\\\"\\\\dir/backend.db\"\n"));
+        assert!(
+            text.contains("SQLITE_PATH=\"/var/lib/hero livekit/\\\"odd\\\"\\\\dir/backend.db\"\n")
+        );
         let back = BackendEnv::from_vars(&parse(&text).unwrap()).unwrap();
         assert_eq!(back, env);
     }
@@ -367,7 +394,12 @@ mod tests {
         );
         vars.insert("BACKEND_API_TOKEN".into(), "x".into());
         vars.insert("PORT".into(), "80801".into());
-        assert!(BackendEnv::from_vars(&vars).unwrap_err().to_string().contains("PORT"));
+        assert!(
+            BackendEnv::from_vars(&vars)
+                .unwrap_err()
+                .to_string()
+                .contains("PORT")
+        );
     }
 
     #[test]

@@ -37,7 +37,7 @@ macro_rules! methods {
 methods! {
     Discover = "rpc.discover" (NoParams) -> serde_json::Value,
         "This OpenRPC document.";
-    Health = "health" (NoParams) -> crate::types::Health,
+    HealthM = "health" (NoParams) -> Health,
         "Liveness: version and uptime.";
     StatusM = "status" (NoParams) -> Status,
         "Server, files, keys and SFU status, with whether livekit-server must be restarted.";

@@ -1,0 +1,440 @@
+//! Configuration: defaults < TOML file (`--config`) < `HERO_LIVEKIT_*` env < flags (design §3).
+//!
+//! One struct, [`Settings`], is both the clap argument group (flags, with their env vars) and the
+//! TOML file's shape, so a setting cannot exist in one source and be missing from the other.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use hero_livekit_api::paths;
+use serde::{Deserialize, Deserializer};
+
+use crate::error::{Error, Result};
+
+/// A duration written as `90s`, `15m`, `1h` (or a bare number of seconds in TOML).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dur(pub Duration);
+
+impl FromStr for Dur {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let s = s.trim();
+        if let Ok(secs) = s.parse::<u64>() {
+            return Ok(Dur(Duration::from_secs(secs)));
+        }
+        humantime::parse_duration(s)
+            .map(Dur)
+            .map_err(|e| format!("{s:?} is not a duration like 90s, 15m or 1h ({e})"))
+    }
+}
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Secs(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Secs(s) => Ok(Dur(Duration::from_secs(s))),
+            Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// Every setting, optional so sources can be layered. Field docs are the `--help` text.
+#[derive(Debug, Clone, Default, Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// State directory (server.db, livekit.yaml, backend.env) [default: ~/hero/var/hero_livekit]
+    #[arg(long, env = "HERO_LIVEKIT_HOME")]
+    pub home: Option<PathBuf>,
+    /// JSON-RPC socket [default: ~/hero/var/sockets/hero_livekit_server/rpc.sock]
+    #[arg(long, env = "HERO_LIVEKIT_SOCKET")]
+    pub socket: Option<PathBuf>,
+    /// LiveKit API URL the control plane calls [default: http://127.0.0.1:7880]
+    #[arg(long, env = "HERO_LIVEKIT_LIVEKIT_URL")]
+    pub livekit_url: Option<String>,
+    /// LiveKit URL handed to clients with their tokens [default: ws://127.0.0.1:7880]
+    #[arg(long, env = "HERO_LIVEKIT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The SFU's public IP (`rtc.node_ip`); "a.b.c.d" or "ipv4,ipv6"
+    #[arg(long, env = "HERO_LIVEKIT_NODE_IP")]
+    pub node_ip: Option<String>,
+    /// Redis address for multi-node LiveKit (`redis.address`), e.g. 127.0.0.1:6379
+    #[arg(long, env = "HERO_LIVEKIT_REDIS_ADDRESS")]
+    pub redis_address: Option<String>,
+    /// Port of the SFU's Prometheus endpoint (`prometheus.port`)
+    #[arg(long, env = "HERO_LIVEKIT_SFU_PROMETHEUS_PORT")]
+    pub sfu_prometheus_port: Option<u16>,
+    /// SFU log level: debug, info, warn or error [default: info]
+    #[arg(long, env = "HERO_LIVEKIT_SFU_LOG_LEVEL")]
+    pub sfu_log_level: Option<String>,
+    /// lk-backend port (PORT, webhook URL, backend.info) [default: 8081]
+    #[arg(long, env = "HERO_LIVEKIT_BACKEND_PORT")]
+    pub backend_port: Option<u16>,
+    /// lk-backend bind address [default: 0.0.0.0]
+    #[arg(long, env = "HERO_LIVEKIT_BACKEND_BIND")]
+    pub backend_bind: Option<String>,
+    /// Webhook URL written into livekit.yaml [default: http://127.0.0.1:<backend port>/webhook]
+    #[arg(long, env = "HERO_LIVEKIT_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+    /// Default token lifetime [default: 1h]
+    #[arg(long, env = "HERO_LIVEKIT_TOKEN_TTL")]
+    pub token_ttl: Option<Dur>,
+    /// Longest token lifetime a caller may ask for [default: 24h]
+    #[arg(long, env = "HERO_LIVEKIT_TOKEN_MAX_TTL")]
+    pub token_max_ttl: Option<Dur>,
+    /// Timeout of calls to the SFU [default: 3s]
+    #[arg(long, env = "HERO_LIVEKIT_LIVEKIT_TIMEOUT")]
+    pub livekit_timeout: Option<Dur>,
+    /// Group whose members may use the socket (socket dir becomes 0710, group-owned)
+    #[arg(long, env = "HERO_LIVEKIT_SOCKET_GROUP")]
+    pub socket_group: Option<String>,
+    /// Origins allowed to call lk-backend's token endpoint from a browser (comma-separated)
+    #[arg(long, env = "HERO_LIVEKIT_CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub cors_allowed_origins: Option<Vec<String>>,
+    /// Extra livekit.yaml settings (TOML only), validated against LiveKit's known keys.
+    #[arg(skip)]
+    pub livekit_overrides: Option<toml::Table>,
+}
+
+impl Settings {
+    /// `other` wins wherever it has a value.
+    fn overlay(&mut self, other: Settings) {
+        macro_rules! take {
+            ($($f:ident),*) => { $( if other.$f.is_some() { self.$f = other.$f; } )* };
+        }
+        take!(
+            home,
+            socket,
+            livekit_url,
+            public_url,
+            node_ip,
+            redis_address,
+            sfu_prometheus_port,
+            sfu_log_level,
+            backend_port,
+            backend_bind,
+            webhook_url,
+            token_ttl,
+            token_max_ttl,
+            livekit_timeout,
+            socket_group,
+            cors_allowed_origins,
+            livekit_overrides
+        );
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hero_livekit_server",
+    version,
+    about = "hero_livekit control plane: owns LiveKit keys and config, serves JSON-RPC on rpc.sock"
+)]
+pub struct Cli {
+    /// TOML config file (same names as the flags, in snake_case)
+    #[arg(long, env = "HERO_LIVEKIT_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a commented example config file with every default.
+    PrintDefaultConfig,
+}
+
+/// The commented example config (also `config/hero_livekit_server.toml`).
+pub const EXAMPLE_CONFIG: &str = include_str!("../../../config/hero_livekit_server.toml");
+
+/// The effective configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub home: PathBuf,
+    pub socket: PathBuf,
+    pub config_file: Option<PathBuf>,
+    pub livekit_url: String,
+    pub public_url: String,
+    pub node_ip: Option<String>,
+    pub redis_address: Option<String>,
+    pub sfu_prometheus_port: Option<u16>,
+    pub sfu_log_level: String,
+    pub backend_port: u16,
+    pub backend_bind: String,
+    pub webhook_url: String,
+    pub token_ttl: Duration,
+    pub token_max_ttl: Duration,
+    pub livekit_timeout: Duration,
+    pub socket_group: Option<String>,
+    pub cors_allowed_origins: Vec<String>,
+    /// `[livekit_overrides]` as JSON, ready to merge into the rendered livekit.yaml.
+    pub livekit_overrides: serde_json::Map<String, serde_json::Value>,
+}
+
+const LOG_LEVELS: &[&str] = &["debug", "info", "warn", "error"];
+
+fn invalid(setting: &str, reason: impl Into<String>) -> Error {
+    Error::Config {
+        setting: setting.to_string(),
+        reason: reason.into(),
+    }
+}
+
+fn check_url(setting: &str, value: &str, schemes: &[&str]) -> Result<String> {
+    let u = url::Url::parse(value)
+        .map_err(|e| invalid(setting, format!("{value:?} is not a URL ({e})")))?;
+    if !schemes.contains(&u.scheme()) {
+        return Err(invalid(
+            setting,
+            format!("{value:?} must use {}", schemes.join(" or ")),
+        ));
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err(invalid(setting, format!("{value:?} has no host")));
+    }
+    Ok(value.trim_end_matches('/').to_string())
+}
+
+impl Config {
+    /// Layers the sources: defaults < TOML file < env < flags (clap already put env under flags).
+    pub fn load(cli: Cli) -> Result<Config> {
+        let mut settings = Settings::default();
+        let config_file = cli.config.map(|p| paths::expand_tilde(&p));
+        if let Some(path) = &config_file {
+            settings.overlay(read_toml(path)?);
+        }
+        settings.overlay(cli.settings);
+        Config::from_settings(settings, config_file)
+    }
+
+    pub fn from_settings(s: Settings, config_file: Option<PathBuf>) -> Result<Config> {
+        let home = s
+            .home
+            .map(|p| paths::expand_tilde(&p))
+            .unwrap_or_else(paths::default_home);
+        let socket = s
+            .socket
+            .map(|p| paths::expand_tilde(&p))
+            .unwrap_or_else(paths::default_socket);
+        let livekit_url = check_url(
+            "livekit_url",
+            s.livekit_url.as_deref().unwrap_or("http://127.0.0.1:7880"),
+            &["http", "https"],
+        )?;
+        let public_url = check_url(
+            "public_url",
+            s.public_url.as_deref().unwrap_or("ws://127.0.0.1:7880"),
+            &["ws", "wss", "http", "https"],
+        )?;
+        if let Some(ip) = &s.node_ip {
+            let parts: Vec<&str> = ip.split(',').collect();
+            if parts.len() > 2 || parts.iter().any(|p| p.trim().parse::<IpAddr>().is_err()) {
+                return Err(invalid(
+                    "node_ip",
+                    format!("{ip:?} is not an IP address (or \"ipv4,ipv6\")"),
+                ));
+            }
+        }
+        if let Some(addr) = &s.redis_address
+            && (addr.is_empty() || !addr.contains(':'))
+        {
+            return Err(invalid(
+                "redis_address",
+                format!("{addr:?} is not host:port"),
+            ));
+        }
+        let sfu_log_level = s
+            .sfu_log_level
+            .unwrap_or_else(|| "info".into())
+            .to_lowercase();
+        if !LOG_LEVELS.contains(&sfu_log_level.as_str()) {
+            return Err(invalid(
+                "sfu_log_level",
+                format!("{sfu_log_level:?} is not one of {}", LOG_LEVELS.join(", ")),
+            ));
+        }
+        let backend_port = s.backend_port.unwrap_or(paths::BACKEND_PORT);
+        if backend_port == 0 {
+            return Err(invalid("backend_port", "must be 1-65535"));
+        }
+        let backend_bind = s.backend_bind.unwrap_or_else(|| "0.0.0.0".into());
+        if backend_bind.parse::<IpAddr>().is_err() {
+            return Err(invalid(
+                "backend_bind",
+                format!("{backend_bind:?} is not an IP address"),
+            ));
+        }
+        let webhook_url = match s.webhook_url {
+            Some(u) => check_url("webhook_url", &u, &["http", "https"])?,
+            None => format!("http://127.0.0.1:{backend_port}/webhook"),
+        };
+        let token_ttl = s.token_ttl.map_or(Duration::from_secs(3600), |d| d.0);
+        let token_max_ttl = s.token_max_ttl.map_or(Duration::from_secs(86400), |d| d.0);
+        if token_ttl.as_secs() == 0 {
+            return Err(invalid("token_ttl", "must be at least 1s"));
+        }
+        if token_ttl > token_max_ttl {
+            return Err(invalid("token_ttl", "must not exceed token_max_ttl"));
+        }
+        let livekit_timeout = s.livekit_timeout.map_or(Duration::from_secs(3), |d| d.0);
+        if livekit_timeout.is_zero() {
+            return Err(invalid("livekit_timeout", "must be more than 0"));
+        }
+        if socket.as_os_str().len() > paths::MAX_SOCKET_PATH {
+            return Err(invalid(
+                "socket",
+                format!(
+                    "{} is {} bytes; Unix socket paths are limited to {} bytes",
+                    socket.display(),
+                    socket.as_os_str().len(),
+                    paths::MAX_SOCKET_PATH
+                ),
+            ));
+        }
+        let cors_allowed_origins = s.cors_allowed_origins.unwrap_or_default();
+        for o in &cors_allowed_origins {
+            check_url("cors_allowed_origins", o, &["http", "https"])?;
+        }
+        let livekit_overrides = match s.livekit_overrides {
+            Some(t) => match serde_json::to_value(t) {
+                Ok(serde_json::Value::Object(m)) => m,
+                _ => return Err(invalid("livekit_overrides", "must be a table")),
+            },
+            None => Default::default(),
+        };
+        Ok(Config {
+            home,
+            socket,
+            config_file,
+            livekit_url,
+            public_url,
+            node_ip: s.node_ip,
+            redis_address: s.redis_address,
+            sfu_prometheus_port: s.sfu_prometheus_port,
+            sfu_log_level,
+            backend_port,
+            backend_bind,
+            webhook_url,
+            token_ttl,
+            token_max_ttl,
+            livekit_timeout,
+            socket_group: s.socket_group,
+            cors_allowed_origins: cors_allowed_origins
+                .iter()
+                .map(|o| o.trim_end_matches('/').to_string())
+                .collect(),
+            livekit_overrides,
+        })
+    }
+
+    /// Where lk-backend is reached from this machine.
+    pub fn backend_url(&self) -> String {
+        let host = match self.backend_bind.as_str() {
+            "0.0.0.0" | "::" => "127.0.0.1".to_string(),
+            ip if ip.contains(':') => format!("[{ip}]"),
+            ip => ip.to_string(),
+        };
+        format!("http://{host}:{}", self.backend_port)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.home.join(name)
+    }
+}
+
+fn read_toml(path: &Path) -> Result<Settings> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+        what: "read the config file",
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    toml::from_str(&text).map_err(|e| Error::ConfigFile {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        let mut v = vec!["hero_livekit_server"];
+        v.extend_from_slice(args);
+        Cli::try_parse_from(v).unwrap()
+    }
+
+    #[test]
+    fn defaults_match_the_design() {
+        let c = Config::from_settings(Settings::default(), None).unwrap();
+        assert_eq!(c.livekit_url, "http://127.0.0.1:7880");
+        assert_eq!(c.public_url, "ws://127.0.0.1:7880");
+        assert_eq!(c.backend_port, 8081);
+        assert_eq!(c.webhook_url, "http://127.0.0.1:8081/webhook");
+        assert_eq!(c.token_ttl, Duration::from_secs(3600));
+        assert_eq!(c.token_max_ttl, Duration::from_secs(86400));
+        assert_eq!(c.livekit_timeout, Duration::from_secs(3));
+        assert_eq!(c.sfu_log_level, "info");
+        assert!(c.home.ends_with("hero/var/hero_livekit"));
+        assert!(
+            c.socket
+                .ends_with("hero/var/sockets/hero_livekit_server/rpc.sock")
+        );
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "backend_port = 9000\nsfu_log_level = \"warn\"\ntoken_ttl = \"2h\"\n[livekit_overrides.room]\nempty_timeout = 60\n").unwrap();
+        let cli = parse(&[
+            "--config",
+            file.to_str().unwrap(),
+            "--sfu-log-level",
+            "debug",
+        ]);
+        let c = Config::load(cli).unwrap();
+        assert_eq!(c.backend_port, 9000);
+        assert_eq!(c.webhook_url, "http://127.0.0.1:9000/webhook");
+        assert_eq!(c.sfu_log_level, "debug");
+        assert_eq!(c.token_ttl, Duration::from_secs(7200));
+        assert_eq!(c.livekit_overrides["room"]["empty_timeout"], 60);
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "backend_prot = 1\n").unwrap();
+        let err = Config::load(parse(&["--config", file.to_str().unwrap()]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("backend_prot") && err.contains("c.toml"),
+            "{err}"
+        );
+        let err = Config::load(parse(&["--token-ttl", "48h"]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("token_ttl"), "{err}");
+        let err = Config::load(parse(&["--livekit-url", "ftp://x"]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("livekit_url"), "{err}");
+        let long = format!("/tmp/{}/rpc.sock", "x".repeat(120));
+        let err = Config::load(parse(&["--socket", &long]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("107 bytes"), "{err}");
+        assert!(Cli::try_parse_from(["s", "--token-ttl", "soon"]).is_err());
+    }
+}

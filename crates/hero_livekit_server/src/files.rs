@@ -1,0 +1,138 @@
+//! Files with secrets: written atomically (temp file in the same dir, fsync, rename, fsync the
+//! dir), mode 0600, and only when their content or mode is wrong, so an unchanged render never
+//! touches the file (no mtime churn for watchers).
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// What [`ensure_file`] had to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Already exactly right.
+    Unchanged,
+    /// Did not exist.
+    Created,
+    /// Existed but was wrong: the reason says how (never the content).
+    Rewritten(String),
+}
+
+const TMP_MARK: &str = ".tmp-";
+
+pub fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .map_err(Error::io("set the mode of", path))
+}
+
+/// Makes `path` hold exactly `content` with mode 0600.
+pub fn ensure_file(path: &Path, content: &[u8]) -> Result<Outcome> {
+    let reason = match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io("inspect", path)(e)),
+        Ok(meta) if !meta.is_file() => Some("not a regular file".to_string()),
+        Ok(meta) => {
+            let mode = meta.permissions().mode() & 0o7777;
+            let current = fs::read(path).map_err(Error::io("read", path))?;
+            if current != content {
+                Some(
+                    if current.len() < content.len() && content.starts_with(&current) {
+                        "truncated".to_string()
+                    } else {
+                        "content differs from the render (edited)".to_string()
+                    },
+                )
+            } else if mode != 0o600 {
+                Some(format!("mode {mode:04o}, expected 0600"))
+            } else {
+                return Ok(Outcome::Unchanged);
+            }
+        }
+    };
+    write_atomic(path, content)?;
+    Ok(match reason {
+        None => Outcome::Created,
+        Some(r) => Outcome::Rewritten(r),
+    })
+}
+
+/// Temp file in the same dir, fsync, rename over `path`, fsync the dir.
+pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}{TMP_MARK}{}", std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        // An existing temp file keeps its old mode through open(); force it.
+        f.set_permissions(fs::Permissions::from_mode(0o600))?;
+        f.write_all(content)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        fs::File::open(dir)?.sync_all()
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(Error::io("write", path)(e));
+    }
+    Ok(())
+}
+
+/// Removes temp files that a crash between write and rename left in `dir`.
+pub fn remove_stale_temp_files(dir: &Path) -> Result<usize> {
+    let mut removed = 0;
+    for entry in fs::read_dir(dir).map_err(Error::io("list", dir))? {
+        let entry = entry.map_err(Error::io("list", dir))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.contains(TMP_MARK) {
+            fs::remove_file(entry.path()).map_err(Error::io("remove", entry.path()))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creates_then_leaves_alone_then_repairs() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.env");
+        assert_eq!(ensure_file(&p, b"A=1\nB=2\n").unwrap(), Outcome::Created);
+        let mtime = fs::metadata(&p).unwrap().modified().unwrap();
+        assert_eq!(ensure_file(&p, b"A=1\nB=2\n").unwrap(), Outcome::Unchanged);
+        assert_eq!(fs::metadata(&p).unwrap().modified().unwrap(), mtime);
+        fs::write(&p, b"A=1\n").unwrap();
+        assert_eq!(
+            ensure_file(&p, b"A=1\nB=2\n").unwrap(),
+            Outcome::Rewritten("truncated".into())
+        );
+        set_mode(&p, 0o644).unwrap();
+        assert!(
+            matches!(ensure_file(&p, b"A=1\nB=2\n").unwrap(), Outcome::Rewritten(r) if r.contains("0644"))
+        );
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(fs::read(&p).unwrap(), b"A=1\nB=2\n");
+    }
+
+    #[test]
+    fn stale_temp_files_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(".livekit.yaml.tmp-123"), "partial").unwrap();
+        fs::write(dir.path().join("livekit.yaml"), "whole").unwrap();
+        assert_eq!(remove_stale_temp_files(dir.path()).unwrap(), 1);
+        assert!(dir.path().join("livekit.yaml").exists());
+    }
+}

@@ -1,0 +1,319 @@
+//! The JSON-RPC surface: methods, discovery, and every kind of bad input.
+
+use std::collections::BTreeSet;
+
+use hero_livekit_api::methods::*;
+use hero_livekit_api::types::*;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn health_over_curl_style_http_and_over_websocket() {
+    let app = spawn_app().await;
+    let r = rpc_http(
+        &app.socket,
+        r#"{"jsonrpc":"2.0","id":1,"method":"health","params":{}}"#,
+    )
+    .await;
+    assert_eq!(r["result"]["status"], "ok");
+    assert_eq!(r["result"]["version"], env!("CARGO_PKG_VERSION"));
+    let h = app
+        .client()
+        .await
+        .call::<HealthM>(&NoParams {})
+        .await
+        .unwrap();
+    assert_eq!(h.status, "ok");
+    // No params at all is the same as {}.
+    let r = rpc_http(&app.socket, r#"{"jsonrpc":"2.0","id":2,"method":"health"}"#).await;
+    assert_eq!(r["result"]["status"], "ok");
+    let socket = app.socket.clone();
+    app.stop().await;
+    assert!(!socket.exists(), "the socket is removed at shutdown");
+}
+
+#[tokio::test]
+async fn discover_lists_exactly_the_registered_methods_with_schemas() {
+    let app = spawn_app().await;
+    let doc = app
+        .client()
+        .await
+        .call::<Discover>(&NoParams {})
+        .await
+        .unwrap();
+    assert!(doc["openrpc"].as_str().unwrap().starts_with("1."));
+    let listed: BTreeSet<String> = doc["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_string())
+        .collect();
+    let state_module = hero_livekit_server::rpc::module(hero_livekit_server_state(&app).await);
+    let registered: BTreeSet<String> = state_module.method_names().map(String::from).collect();
+    assert_eq!(listed, registered);
+    for m in doc["methods"].as_array().unwrap() {
+        assert!(
+            !m["result"]["schema"].is_null(),
+            "{} has a result schema",
+            m["name"]
+        );
+        assert!(m["params"].is_array());
+    }
+    let create = doc["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "token.create")
+        .unwrap();
+    let params: Vec<(&str, bool)> = create["params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap(),
+                p["required"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        params.contains(&("room", true))
+            && params.contains(&("identity", true))
+            && params.contains(&("ttl_s", false))
+    );
+    // Every $ref resolves inside the document.
+    let text = doc.to_string();
+    for r in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = r.split('"').next().unwrap();
+        assert!(
+            doc["components"]["schemas"].get(name).is_some(),
+            "dangling $ref {name}"
+        );
+    }
+    app.stop().await;
+}
+
+/// A state for building a second module (the registered names do not depend on the state).
+async fn hero_livekit_server_state(app: &TestApp) -> hero_livekit_server::state::AppState {
+    let pool = hero_livekit_server::db::connect(&app.home.join("server.db"))
+        .await
+        .unwrap();
+    let cfg = hero_livekit_server::Config::from_settings(settings(app.dir.path()), None).unwrap();
+    let synced = hero_livekit_server::state::sync_files(&cfg, &pool, false)
+        .await
+        .unwrap();
+    hero_livekit_server::state::AppState::new(cfg, pool, &synced)
+}
+
+#[tokio::test]
+async fn config_and_key_views_never_contain_a_secret() {
+    let app = spawn_app().await;
+    let c = app.client().await;
+    let secrets = secrets_of(&app.home);
+    let mut seen = String::new();
+    for m in [
+        "status",
+        "config.get",
+        "config.files",
+        "keys.list",
+        "health",
+        "rpc.discover",
+    ] {
+        seen.push_str(&c.call_raw(m, json!({})).await.unwrap().to_string());
+    }
+    for s in &secrets {
+        assert!(!seen.contains(s.as_str()), "a secret leaked");
+    }
+    let files = c.call::<ConfigFilesM>(&NoParams {}).await.unwrap();
+    assert!(files.backend_env.contains("LIVEKIT_API_SECRET=<redacted>"));
+    assert!(files.livekit_yaml.contains(": <redacted>"));
+    assert!(files.livekit_yaml.contains("webhook:"));
+    let cfg = c.call::<ConfigGet>(&NoParams {}).await.unwrap();
+    assert_eq!(cfg.api_secret, "<redacted>");
+    assert_eq!(cfg.backend_port, 8081);
+    let keys = c
+        .call::<KeysList>(&KeysListParams::default())
+        .await
+        .unwrap();
+    assert_eq!(keys.keys.len(), 1);
+    assert_eq!(keys.keys[0].state, KeyState::Active);
+    // backend.info is the one method that hands out the bearers.
+    let info = c.call::<BackendInfoM>(&NoParams {}).await.unwrap();
+    assert_eq!(info.url, "http://127.0.0.1:8081");
+    assert!(secrets.contains(&info.api_token) && secrets.contains(&info.token_endpoint_token));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn status_reports_files_keys_and_an_unreachable_sfu() {
+    // Nothing listens on this port: the SFU is down.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = spawn_with(|s| s.livekit_url = Some(format!("http://127.0.0.1:{port}"))).await;
+    let s = app
+        .client()
+        .await
+        .call::<StatusM>(&NoParams {})
+        .await
+        .unwrap();
+    assert_eq!(s.server.pid, std::process::id());
+    assert_eq!(
+        s.files.livekit_yaml.path,
+        app.home.join("livekit.yaml").display().to_string()
+    );
+    assert!(!s.files.livekit_yaml.repaired);
+    assert_eq!(s.files.backend_env.sha256.len(), 64);
+    assert!(!s.sfu.reachable);
+    assert!(
+        s.sfu.error.as_deref().unwrap().contains("cannot connect"),
+        "{:?}",
+        s.sfu.error
+    );
+    assert_eq!(s.keys.len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn status_measures_a_reachable_sfu() {
+    // A minimal HTTP server answering GET / with 200 OK, like livekit-server when ready.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        loop {
+            let (mut s, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await;
+                let _ = s
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nOK",
+                    )
+                    .await;
+            });
+        }
+    });
+    let app = spawn_with(|s| s.livekit_url = Some(format!("http://127.0.0.1:{port}"))).await;
+    let s = app
+        .client()
+        .await
+        .call::<StatusM>(&NoParams {})
+        .await
+        .unwrap();
+    assert!(s.sfu.reachable && s.sfu.error.is_none(), "{:?}", s.sfu);
+    assert!(s.sfu.latency_ms.unwrap() >= 0.0);
+    app.stop().await;
+}
+
+async fn expect_error(socket: &std::path::Path, body: &str, code: i64) -> Value {
+    let r = rpc_http(socket, body).await;
+    assert_eq!(r["error"]["code"], code, "{body} -> {r}");
+    r["error"].clone()
+}
+
+#[tokio::test]
+async fn bad_requests_get_the_right_error_and_the_server_keeps_serving() {
+    let app = spawn_app().await;
+    let s = &app.socket;
+    expect_error(
+        s,
+        r#"{"jsonrpc":"2.0","id":1,"method":"no.such","params":{}}"#,
+        -32601,
+    )
+    .await;
+    expect_error(s, r#"{"jsonrpc":"2.0","id":1,"method":"health""#, -32700).await;
+    expect_error(s, "this is not json", -32700).await;
+    expect_error(s, r#"{"jsonrpc":"2.0","id":1}"#, -32600).await;
+    let e = expect_error(
+        s,
+        r#"{"jsonrpc":"2.0","id":1,"method":"token.create","params":{"room":"r"}}"#,
+        -32602,
+    )
+    .await;
+    assert_eq!(e["data"]["field"], "identity");
+    let e = expect_error(s, r#"{"jsonrpc":"2.0","id":1,"method":"token.create","params":{"room":"r","identity":"i","ttl_s":"long"}}"#, -32602).await;
+    assert_eq!(e["data"]["field"], "ttl_s");
+    assert!(
+        e["data"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("invalid type")
+    );
+    let e = expect_error(s, r#"{"jsonrpc":"2.0","id":1,"method":"token.create","params":{"room":"r","identity":"i","grants":{"canPubish":true}}}"#, -32602).await;
+    assert_eq!(e["data"]["field"], "grants.canPubish");
+    let e = expect_error(
+        s,
+        r#"{"jsonrpc":"2.0","id":1,"method":"keys.list","params":{"bogus":1}}"#,
+        -32602,
+    )
+    .await;
+    assert_eq!(e["data"]["field"], "bogus");
+    let e = expect_error(
+        s,
+        r#"{"jsonrpc":"2.0","id":1,"method":"token.create","params":["r","i"]}"#,
+        -32602,
+    )
+    .await;
+    assert_eq!(e["data"]["field"], "params");
+    let e = expect_error(s, r#"{"jsonrpc":"2.0","id":1,"method":"token.create","params":{"room":"r","identity":"i","ttl_s":999999}}"#, -32005).await;
+    assert!(e["message"].as_str().unwrap().contains("86400"));
+
+    // Wrong content type: HTTP 415, nothing else happens.
+    let (status, _) = http(
+        s,
+        Some("text/plain"),
+        r#"{"jsonrpc":"2.0","id":1,"method":"health"}"#,
+    )
+    .await;
+    assert_eq!(status, 415);
+    // A body over 1 MiB is refused before parsing.
+    let big = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"token.decode","params":{{"token":"{}"}}}}"#,
+        "a".repeat(2 * 1024 * 1024)
+    );
+    let (status, body) = http(s, Some("application/json"), big).await;
+    assert!(status == 413 || body.contains("-32007"), "{status} {body}");
+    // A batch of 10,000 calls: every call answered, in one response.
+    let batch: Vec<Value> = (0..10_000)
+        .map(|i| json!({"jsonrpc":"2.0","id":i,"method":"health"}))
+        .collect();
+    let (status, body) = http(
+        s,
+        Some("application/json"),
+        serde_json::to_string(&batch).unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let answers: Vec<Value> = serde_json::from_str(&body).unwrap();
+    assert_eq!(answers.len(), 10_000);
+    assert!(answers.iter().all(|a| a["result"]["status"] == "ok"));
+    // Mixed batch: each item gets its own answer.
+    let r = rpc_http(
+        s,
+        r#"[{"jsonrpc":"2.0","id":1,"method":"health"},{"jsonrpc":"2.0","id":2,"method":"nope"}]"#,
+    )
+    .await;
+    assert_eq!(r[0]["result"]["status"], "ok");
+    assert_eq!(r[1]["error"]["code"], -32601);
+    // Deeply nested JSON is refused, not a stack overflow.
+    let deep = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"token.decode","params":{{"token":{}"x"{}}}}}"#,
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let (status, _) = http(s, Some("application/json"), deep).await;
+    assert!(status == 200 || status == 400 || status == 413);
+
+    // And it still serves.
+    let r = rpc_http(
+        s,
+        r#"{"jsonrpc":"2.0","id":9,"method":"health","params":{}}"#,
+    )
+    .await;
+    assert_eq!(r["result"]["status"], "ok");
+    app.stop().await;
+}

@@ -1,0 +1,262 @@
+//! Command-line interface. Exit codes scripts can rely on:
+//! 0 success; 1 the control plane answered with an error (or a decoded token is invalid);
+//! 2 usage error; 3 the control plane is unreachable.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use hero_livekit_api::methods::*;
+use hero_livekit_api::types::*;
+use hero_livekit_api::{ClientError, RpcClient, paths};
+use serde::Serialize;
+
+use crate::output;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hero_livekit",
+    version,
+    about = "Operate a self-hosted LiveKit through hero_livekit_server"
+)]
+pub struct Cli {
+    /// The control plane's socket [default: ~/hero/var/sockets/hero_livekit_server/rpc.sock]
+    #[arg(long, env = "HERO_LIVEKIT_SOCKET", global = true)]
+    pub socket: Option<PathBuf>,
+    /// Print JSON (the RPC result) instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Server, files, keys and SFU status
+    Status,
+    /// Mint and inspect access tokens
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// API keys
+    #[command(subcommand)]
+    Keys(KeysCmd),
+    /// The effective configuration and rendered files (secrets redacted)
+    #[command(subcommand)]
+    Config(ConfigCmd),
+    /// Call any JSON-RPC method: `hero_livekit rpc token.decode '{"token":"…"}'`
+    Rpc {
+        method: String,
+        /// Params as a JSON object (default {})
+        params: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCmd {
+    /// Mint a token signed by the active key
+    Create(TokenCreateArgs),
+    /// Verify a token and explain its grants and problems
+    Decode { token: String },
+}
+
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    #[arg(long)]
+    room: String,
+    #[arg(long)]
+    identity: String,
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long)]
+    metadata: Option<String>,
+    /// participant, viewer or admin
+    #[arg(long, value_parser = ["participant", "viewer", "admin"])]
+    preset: Option<String>,
+    /// Lifetime, e.g. 15m, 1h
+    #[arg(long, value_parser = humantime::parse_duration)]
+    ttl: Option<Duration>,
+    /// Extra grants as JSON with LiveKit's names, e.g. '{"canPublishSources":["camera"]}'
+    #[arg(long)]
+    grants: Option<String>,
+    /// Attribute key=value (repeatable)
+    #[arg(long = "attribute", value_name = "KEY=VALUE")]
+    attributes: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCmd {
+    /// List keys and their states
+    List {
+        /// Include revoked keys
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// The effective configuration
+    Show,
+    /// The rendered livekit.yaml and backend.env
+    Files,
+}
+
+/// Failure of a command, mapped to an exit code.
+enum Failure {
+    Unreachable(String),
+    Rpc(String),
+    Usage(String),
+}
+
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::Connect { .. } | ClientError::Handshake { .. } => {
+                Failure::Unreachable(e.to_string())
+            }
+            ClientError::Rpc { message, data, .. } => Failure::Rpc(match data {
+                Some(d) => format!("{message} {d}"),
+                None => message,
+            }),
+            other => Failure::Rpc(other.to_string()),
+        }
+    }
+}
+
+type Outcome = Result<bool, Failure>;
+
+fn print_json<T: Serialize>(v: &T) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).expect("results serialize")
+    );
+}
+
+pub async fn run(cli: Cli) -> ExitCode {
+    let socket = cli
+        .socket
+        .clone()
+        .map(|p| paths::expand_tilde(&p))
+        .unwrap_or_else(paths::default_socket);
+    match dispatch(&cli, &socket).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(Failure::Rpc(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Usage(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Unreachable(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+async fn dispatch(cli: &Cli, socket: &std::path::Path) -> Outcome {
+    let client = RpcClient::connect(socket).await?;
+    let json = cli.json;
+    match &cli.command {
+        Command::Status => {
+            let s = client.call::<StatusM>(&NoParams {}).await?;
+            if json {
+                print_json(&s)
+            } else {
+                output::status(&s)
+            }
+            Ok(true)
+        }
+        Command::Token(TokenCmd::Create(a)) => {
+            let grants = match &a.grants {
+                Some(g) => Some(
+                    serde_json::from_str::<Grants>(g)
+                        .map_err(|e| Failure::Usage(format!("--grants: {e}")))?,
+                ),
+                None => None,
+            };
+            let mut attributes = std::collections::BTreeMap::new();
+            for kv in &a.attributes {
+                let (k, v) = kv.split_once('=').ok_or_else(|| {
+                    Failure::Usage(format!("--attribute {kv:?}: expected KEY=VALUE"))
+                })?;
+                attributes.insert(k.to_string(), v.to_string());
+            }
+            let preset = a.preset.as_deref().map(|p| {
+                serde_json::from_value::<Preset>(p.into()).expect("clap checked the value")
+            });
+            let params = TokenCreateParams {
+                room: a.room.clone(),
+                identity: a.identity.clone(),
+                name: a.name.clone(),
+                metadata: a.metadata.clone(),
+                attributes: (!attributes.is_empty()).then_some(attributes),
+                preset,
+                grants,
+                room_config: None,
+                ttl_s: a.ttl.map(|d| d.as_secs()),
+            };
+            let t = client.call::<TokenCreate>(&params).await?;
+            if json {
+                print_json(&t)
+            } else {
+                output::token_created(&t)
+            }
+            Ok(true)
+        }
+        Command::Token(TokenCmd::Decode { token }) => {
+            let d = client
+                .call::<TokenDecode>(&TokenDecodeParams {
+                    token: token.clone(),
+                })
+                .await?;
+            if json {
+                print_json(&d)
+            } else {
+                output::token_decoded(&d)
+            }
+            Ok(d.valid)
+        }
+        Command::Keys(KeysCmd::List { all }) => {
+            let k = client
+                .call::<KeysList>(&KeysListParams {
+                    include_revoked: Some(*all),
+                })
+                .await?;
+            if json {
+                print_json(&k)
+            } else {
+                output::keys(&k)
+            }
+            Ok(true)
+        }
+        Command::Config(ConfigCmd::Show) => {
+            print_json(&client.call::<ConfigGet>(&NoParams {}).await?);
+            Ok(true)
+        }
+        Command::Config(ConfigCmd::Files) => {
+            let f = client.call::<ConfigFilesM>(&NoParams {}).await?;
+            if json {
+                print_json(&f)
+            } else {
+                println!(
+                    "# livekit.yaml\n{}\n# backend.env\n{}",
+                    f.livekit_yaml, f.backend_env
+                );
+            }
+            Ok(true)
+        }
+        Command::Rpc { method, params } => {
+            let params: serde_json::Value = match params {
+                Some(p) => serde_json::from_str(p)
+                    .map_err(|e| Failure::Usage(format!("params are not JSON: {e}")))?,
+                None => serde_json::json!({}),
+            };
+            print_json(&client.call_raw(method, params).await?);
+            Ok(true)
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Human-readable rendering of RPC results. `--json` bypasses all of this.
+
+use hero_livekit_api::types::*;
+
+/// Prints rows as aligned columns under a header.
+pub fn table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            }
+        }
+        println!("{}", s.trim_end());
+    };
+    line(header.iter().map(|h| h.to_uppercase()).collect());
+    for r in rows {
+        line(r.clone());
+    }
+}
+
+fn opt(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "-".into())
+}
+
+fn accepts(v: Option<bool>) -> String {
+    match v {
+        Some(true) => "yes".into(),
+        Some(false) => "no".into(),
+        None => "unknown".into(),
+    }
+}
+
+pub fn status(s: &Status) {
+    println!("server   {} (pid {})", s.server.version, s.server.pid);
+    println!("home     {}", s.server.home);
+    println!("socket   {}", s.server.socket);
+    for (name, f) in [
+        ("livekit.yaml", &s.files.livekit_yaml),
+        ("backend.env", &s.files.backend_env),
+    ] {
+        let repaired = if f.repaired {
+            "  (repaired at boot)"
+        } else {
+            ""
+        };
+        println!(
+            "file     {name:<13} sha256 {}  written {}{repaired}",
+            &f.sha256[..12],
+            f.written_at
+        );
+    }
+    for k in &s.keys {
+        println!(
+            "key      {}  {:<8}  sfu accepts: {}",
+            k.api_key,
+            k.state.as_str(),
+            accepts(k.sfu_accepts)
+        );
+    }
+    let sfu = &s.sfu;
+    match (sfu.reachable, &sfu.error) {
+        (true, None) => println!(
+            "sfu      {}  reachable ({} ms)  config loaded: {}",
+            sfu.url,
+            sfu.latency_ms.unwrap_or_default(),
+            accepts(sfu.config_loaded)
+        ),
+        (_, Some(e)) => println!(
+            "sfu      {}  {}: {e}",
+            sfu.url,
+            if sfu.reachable {
+                "not ready"
+            } else {
+                "unreachable"
+            }
+        ),
+        (false, None) => println!("sfu      {}  unreachable", sfu.url),
+    }
+    if s.restart_required {
+        println!("restart  REQUIRED: restart livekit-server to load the new config");
+        for r in &s.restart_reasons {
+            println!("         - {r}");
+        }
+    } else {
+        println!("restart  not required");
+    }
+}
+
+pub fn keys(list: &KeyList) {
+    if list.keys.is_empty() {
+        println!("no keys");
+        return;
+    }
+    let rows = list
+        .keys
+        .iter()
+        .map(|k| {
+            vec![
+                k.api_key.clone(),
+                k.state.as_str().into(),
+                k.created_at.clone(),
+                opt(&k.activated_at),
+                opt(&k.retire_at),
+                accepts(k.sfu_accepts),
+            ]
+        })
+        .collect::<Vec<_>>();
+    table(
+        &[
+            "api_key",
+            "state",
+            "created",
+            "activated",
+            "retire_at",
+            "sfu_accepts",
+        ],
+        &rows,
+    );
+}
+
+pub fn token_created(t: &TokenCreated) {
+    println!("{}", t.token);
+    eprintln!("server_url  {}", t.server_url);
+    eprintln!("api_key     {}", t.api_key);
+    eprintln!("expires_at  {}", t.expires_at);
+}
+
+pub fn token_decoded(d: &TokenDecoded) {
+    println!("valid       {}", if d.valid { "yes" } else { "NO" });
+    println!("api_key     {}", opt(&d.api_key));
+    println!(
+        "key state   {}",
+        d.key_state
+            .map_or("unknown to this control plane".to_string(), |s| s
+                .to_string())
+    );
+    println!("not before  {}", opt(&d.not_before));
+    match d.skew_s {
+        Some(s) if s >= 0 => println!("expires     {} (in {s} s)", opt(&d.expires_at)),
+        Some(s) => println!("expires     {} ({} s ago)", opt(&d.expires_at), -s),
+        None => println!("expires     never (no exp)"),
+    }
+    println!("grants:");
+    for g in &d.grants_explained {
+        println!("  - {g}");
+    }
+    if !d.problems.is_empty() {
+        println!("problems:");
+        for p in &d.problems {
+            println!("  - {p}");
+        }
+    }
+}
