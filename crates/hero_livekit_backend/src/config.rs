@@ -23,7 +23,11 @@ pub const EVENT_RETENTION_DAYS: &str = "EVENT_RETENTION_DAYS";
 pub const DEFAULT_RETENTION_DAYS: u32 = 30;
 
 #[derive(Debug, Parser)]
-#[command(name = "lk-backend", version, about = "LiveKit token endpoint and durable webhook inbox")]
+#[command(
+    name = "lk-backend",
+    version,
+    about = "LiveKit token endpoint and durable webhook inbox"
+)]
 pub struct Cli {
     /// State dir of hero_livekit (default ~/hero/var/hero_livekit).
     #[arg(long, env = "HERO_LIVEKIT_HOME")]
@@ -71,9 +75,16 @@ pub struct Config {
 impl Config {
     /// Resolves paths, waits for the server socket, then reads backend.env.
     pub async fn load(cli: &Cli) -> Result<Self> {
-        let home = cli.home.as_deref().map(paths::expand_tilde).unwrap_or_else(paths::default_home);
-        let socket =
-            cli.socket.as_deref().map(paths::expand_tilde).unwrap_or_else(paths::default_socket);
+        let home = cli
+            .home
+            .as_deref()
+            .map(paths::expand_tilde)
+            .unwrap_or_else(paths::default_home);
+        let socket = cli
+            .socket
+            .as_deref()
+            .map(paths::expand_tilde)
+            .unwrap_or_else(paths::default_socket);
         let env_file = cli
             .env_file
             .as_deref()
@@ -81,12 +92,16 @@ impl Config {
             .unwrap_or_else(|| home.join(paths::BACKEND_ENV));
         if !cli.wait_for_server.is_zero() {
             tracing::info!(socket = %socket.display(), "waiting for hero_livekit_server");
-            hero_livekit_api::wait::wait_for_socket(&socket, cli.wait_for_server).await.map_err(
-                |source| Error::ServerNotReady { socket, waited: cli.wait_for_server, source },
-            )?;
+            hero_livekit_api::wait::wait_for_socket(&socket, cli.wait_for_server)
+                .await
+                .map_err(|source| Error::ServerNotReady {
+                    socket,
+                    waited: cli.wait_for_server,
+                    source,
+                })?;
         }
         let overrides = overrides_from(std::env::vars());
-        Ok(Self::from_file(env_file, overrides)?)
+        Self::from_file(env_file, overrides)
     }
 
     /// Reads the file with the given overrides, using the default intervals.
@@ -118,7 +133,9 @@ impl Config {
 }
 
 /// Collects `LK_BACKEND_<NAME>` variables and logs each name (never the value).
-pub fn overrides_from(vars: impl IntoIterator<Item = (String, String)>) -> BTreeMap<String, String> {
+pub fn overrides_from(
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for (k, v) in vars {
         if let Some(name) = k.strip_prefix(OVERRIDE_PREFIX).filter(|n| !n.is_empty()) {
@@ -131,8 +148,10 @@ pub fn overrides_from(vars: impl IntoIterator<Item = (String, String)>) -> BTree
 
 /// Reads and validates the file, then applies the overrides.
 pub fn load_settings(path: &Path, overrides: &BTreeMap<String, String>) -> Result<Settings> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| Error::ReadEnvFile { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| Error::ReadEnvFile {
+        path: path.to_path_buf(),
+        source,
+    })?;
     settings_from_text(path, &text, overrides)
 }
 
@@ -141,24 +160,34 @@ pub fn settings_from_text(
     text: &str,
     overrides: &BTreeMap<String, String>,
 ) -> Result<Settings> {
-    let mut vars = env_file::parse(text)
-        .map_err(|source| Error::ParseEnvFile { path: path.to_path_buf(), source })?;
+    let mut vars = env_file::parse(text).map_err(|source| Error::ParseEnvFile {
+        path: path.to_path_buf(),
+        source,
+    })?;
     for (k, v) in overrides {
         vars.insert(k.clone(), v.clone());
     }
-    let env = BackendEnv::from_vars(&vars)
-        .map_err(|source| Error::EnvVar { path: path.to_path_buf(), source })?;
+    let env = BackendEnv::from_vars(&vars).map_err(|source| Error::EnvVar {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let event_retention_days = match vars.get(EVENT_RETENTION_DAYS) {
         None => DEFAULT_RETENTION_DAYS,
-        Some(v) => v.trim().parse::<u32>().ok().filter(|d| *d > 0).ok_or_else(|| {
-            Error::Invalid {
+        Some(v) => v
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|d| *d > 0)
+            .ok_or_else(|| Error::Invalid {
                 path: path.to_path_buf(),
                 var: EVENT_RETENTION_DAYS,
                 reason: format!("{v:?} is not a positive whole number of days"),
-            }
-        })?,
+            })?,
     };
-    Ok(Settings { env, event_retention_days })
+    Ok(Settings {
+        env,
+        event_retention_days,
+    })
 }
 
 #[cfg(test)]
@@ -202,7 +231,10 @@ mod tests {
         let e = settings_from_text(Path::new("/x/backend.env"), &text, &BTreeMap::new())
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("/x/backend.env: ") && e.contains("PORT"), "{e}");
+        assert!(
+            e.starts_with("/x/backend.env: ") && e.contains("PORT"),
+            "{e}"
+        );
         let text = sample_env().render() + "EVENT_RETENTION_DAYS=soon\n";
         let e = settings_from_text(Path::new("/x/backend.env"), &text, &BTreeMap::new())
             .unwrap_err()

@@ -22,7 +22,10 @@ const QUEUE: usize = 8192;
 
 /// Opens (creating if needed, 0600) and migrates the database.
 pub async fn connect(path: &Path) -> Result<SqlitePool> {
-    let open_err = |source| Error::OpenDatabase { path: path.to_path_buf(), source };
+    let open_err = |source| Error::OpenDatabase {
+        path: path.to_path_buf(),
+        source,
+    };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| open_err(sqlx::Error::Io(e)))?;
     }
@@ -51,7 +54,10 @@ pub async fn connect(path: &Path) -> Result<SqlitePool> {
     sqlx::migrate!("./migrations")
         .run(&pool)
         .await
-        .map_err(|source| Error::Migrate { path: path.to_path_buf(), source })?;
+        .map_err(|source| Error::Migrate {
+            path: path.to_path_buf(),
+            source,
+        })?;
     for suffix in ["", "-wal", "-shm"] {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);
@@ -84,7 +90,10 @@ pub enum Stored {
     Duplicate,
 }
 
-type Job = (NewEvent, oneshot::Sender<std::result::Result<Stored, sqlx::Error>>);
+type Job = (
+    NewEvent,
+    oneshot::Sender<std::result::Result<Stored, sqlx::Error>>,
+);
 
 /// Handle to the single writer task.
 #[derive(Clone)]
@@ -102,8 +111,13 @@ impl Writer {
     /// Stores the event; returns once it is committed (or known to be a duplicate).
     pub async fn store(&self, event: NewEvent) -> Result<Stored> {
         let (done, wait) = oneshot::channel();
-        self.tx.send((event, done)).await.map_err(|_| Error::WriterGone)?;
-        wait.await.map_err(|_| Error::WriterGone)?.map_err(Error::Storage)
+        self.tx
+            .send((event, done))
+            .await
+            .map_err(|_| Error::WriterGone)?;
+        wait.await
+            .map_err(|_| Error::WriterGone)?
+            .map_err(Error::Storage)
     }
 }
 
@@ -157,7 +171,11 @@ async fn insert_batch(
         .bind(&e.body)
         .execute(&mut *tx)
         .await?;
-        outcomes.push(if r.rows_affected() == 1 { Stored::New } else { Stored::Duplicate });
+        outcomes.push(if r.rows_affected() == 1 {
+            Stored::New
+        } else {
+            Stored::Duplicate
+        });
     }
     tx.commit().await?;
     Ok(outcomes)
@@ -219,7 +237,10 @@ pub async fn list_events(pool: &SqlitePool, f: &EventFilter) -> Result<Vec<Event
         q.push(" ORDER BY seq DESC");
     }
     q.push(" LIMIT ").push_bind(f.limit);
-    q.build_query_as::<EventRow>().fetch_all(pool).await.map_err(Error::Storage)
+    q.build_query_as::<EventRow>()
+        .fetch_all(pool)
+        .await
+        .map_err(Error::Storage)
 }
 
 /// Deletes events received before `cutoff` (Unix seconds); returns how many.
@@ -234,7 +255,11 @@ pub async fn prune(pool: &SqlitePool, cutoff: i64) -> Result<u64> {
 
 /// Whether the database answers a trivial query.
 pub async fn ping(pool: &SqlitePool) -> bool {
-    sqlx::query("SELECT 1").fetch_one(pool).await.map(|r| r.get::<i64, _>(0) == 1).unwrap_or(false)
+    sqlx::query("SELECT 1")
+        .fetch_one(pool)
+        .await
+        .map(|r| r.get::<i64, _>(0) == 1)
+        .unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -266,7 +291,15 @@ mod tests {
         let new = outcomes.iter().filter(|o| **o == Stored::New).count();
         assert_eq!(new, 3);
         assert_eq!(w.store(ev("a")).await.unwrap(), Stored::Duplicate);
-        let rows = list_events(&pool, &EventFilter { limit: 10, ..Default::default() }).await.unwrap();
+        let rows = list_events(
+            &pool,
+            &EventFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
         assert_eq!(rows.len(), 3);
         drop(w);
         task.await.unwrap();

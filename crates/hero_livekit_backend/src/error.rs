@@ -19,23 +19,37 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("cannot read {}: {source}", path.display())]
-    ReadEnvFile { path: PathBuf, source: std::io::Error },
+    ReadEnvFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}: {source}", path.display())]
     ParseEnvFile { path: PathBuf, source: ParseError },
     #[error("{}: {source}", path.display())]
     EnvVar { path: PathBuf, source: VarError },
     #[error("{}: variable {var} is invalid: {reason}", path.display())]
-    Invalid { path: PathBuf, var: &'static str, reason: String },
+    Invalid {
+        path: PathBuf,
+        var: &'static str,
+        reason: String,
+    },
     #[error(
         "server socket {} did not accept within {} ({source}); is hero_livekit_server running? \
          (--wait-for-server 0 skips the wait)",
         socket.display(), humantime::format_duration(*waited)
     )]
-    ServerNotReady { socket: PathBuf, waited: Duration, source: std::io::Error },
+    ServerNotReady {
+        socket: PathBuf,
+        waited: Duration,
+        source: std::io::Error,
+    },
     #[error("database {}: {source}", path.display())]
     OpenDatabase { path: PathBuf, source: sqlx::Error },
     #[error("database {}: {source}", path.display())]
-    Migrate { path: PathBuf, source: sqlx::migrate::MigrateError },
+    Migrate {
+        path: PathBuf,
+        source: sqlx::migrate::MigrateError,
+    },
     #[error("serving HTTP: {0}")]
     Serve(std::io::Error),
 
@@ -43,7 +57,10 @@ pub enum Error {
     #[error("unauthorized")]
     Unauthorized,
     #[error("{message}")]
-    BadRequest { message: String, field: Option<&'static str> },
+    BadRequest {
+        message: String,
+        field: Option<&'static str>,
+    },
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("unsupported content type: send application/json")]
@@ -67,7 +84,10 @@ pub enum Error {
 
 impl Error {
     pub fn bad_request(field: &'static str, message: impl Into<String>) -> Self {
-        Error::BadRequest { message: message.into(), field: Some(field) }
+        Error::BadRequest {
+            message: message.into(),
+            field: Some(field),
+        }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -96,7 +116,9 @@ impl IntoResponse for Error {
             _ => {}
         }
         let body = match &self {
-            Error::BadRequest { field: Some(field), .. } => {
+            Error::BadRequest {
+                field: Some(field), ..
+            } => {
                 serde_json::json!({ "error": self.to_string(), "field": field })
             }
             _ => serde_json::json!({ "error": self.to_string() }),

@@ -61,7 +61,12 @@ pub async fn run(
         config.settings.env.livekit_api_key,
     );
     tracing::info!(%addr, "lk-backend ready");
-    serve::serve(listener, routes::app(state, config.request_timeout), shutdown).await;
+    serve::serve(
+        listener,
+        routes::app(state, config.request_timeout),
+        shutdown,
+    )
+    .await;
     reload.abort();
     pruner.abort();
     // Every writer handle went with the connections; the writer commits what is queued, then
@@ -96,7 +101,10 @@ fn spawn_pruner(
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,hyper=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Completes on SIGINT or SIGTERM.

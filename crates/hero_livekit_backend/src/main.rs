@@ -15,7 +15,10 @@ async fn main() -> ExitCode {
         let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| {
             hero_livekit_backend::Error::Serve(std::io::Error::new(
                 e.kind(),
-                format!("cannot listen on {addr} (BIND, PORT in {}): {e}", config.env_file.display()),
+                format!(
+                    "cannot listen on {addr} (BIND, PORT in {}): {e}",
+                    config.env_file.display()
+                ),
             ))
         })?;
         hero_livekit_backend::run(config, listener, hero_livekit_backend::shutdown_signal()).await

@@ -51,13 +51,21 @@ impl Default for Metrics {
         let webhooks_received = Counter::default();
         let webhooks_rejected = Family::<ReasonLabels, Counter>::default();
         let webhooks_duplicate = Counter::default();
-        registry.register("http_requests", "HTTP requests by route and status", requests.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
         registry.register(
             "http_request_duration_seconds",
             "HTTP request latency by route",
             latency.clone(),
         );
-        registry.register("tokens_minted", "Access tokens minted", tokens_minted.clone());
+        registry.register(
+            "tokens_minted",
+            "Access tokens minted",
+            tokens_minted.clone(),
+        );
         registry.register(
             "webhooks_received",
             "Verified webhook events committed (new)",
@@ -87,12 +95,18 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn observe(&self, route: &'static str, status: u16, elapsed: Duration) {
-        self.requests.get_or_create(&RequestLabels { route, status }).inc();
-        self.latency.get_or_create(&RouteLabels { route }).observe(elapsed.as_secs_f64());
+        self.requests
+            .get_or_create(&RequestLabels { route, status })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels { route })
+            .observe(elapsed.as_secs_f64());
     }
 
     pub fn rejected(&self, reason: &'static str) {
-        self.webhooks_rejected.get_or_create(&ReasonLabels { reason }).inc();
+        self.webhooks_rejected
+            .get_or_create(&ReasonLabels { reason })
+            .inc();
     }
 
     pub fn encode(&self) -> String {

@@ -21,7 +21,10 @@ pub fn spawn(
     interval: Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut last = tokio::fs::read(&path).await.ok().map(|b| Sha256::digest(&b));
+        let mut last = tokio::fs::read(&path)
+            .await
+            .ok()
+            .map(|b| Sha256::digest(&b));
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -45,10 +48,18 @@ pub fn spawn(
             match settings_from_text(&path, &text, &overrides) {
                 Ok(new) => {
                     let old = settings.load();
-                    if (old.env.sqlite_path.as_str(), old.env.port, old.env.bind.as_str())
-                        != (new.env.sqlite_path.as_str(), new.env.port, new.env.bind.as_str())
-                    {
-                        tracing::warn!("SQLITE_PATH, PORT or BIND changed: they apply at the next start");
+                    if (
+                        old.env.sqlite_path.as_str(),
+                        old.env.port,
+                        old.env.bind.as_str(),
+                    ) != (
+                        new.env.sqlite_path.as_str(),
+                        new.env.port,
+                        new.env.bind.as_str(),
+                    ) {
+                        tracing::warn!(
+                            "SQLITE_PATH, PORT or BIND changed: they apply at the next start"
+                        );
                     }
                     tracing::info!(
                         signing_key = %new.env.livekit_api_key,
@@ -58,7 +69,9 @@ pub fn spawn(
                     );
                     settings.store(Arc::new(new));
                 }
-                Err(e) => tracing::warn!(error = %e, "backend.env changed but cannot be used; keeping the current config"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "backend.env changed but cannot be used; keeping the current config")
+                }
             }
         }
     })

@@ -50,17 +50,28 @@ struct Participant {
 pub fn derive(events: &[EventRow]) -> Vec<RoomSession> {
     let mut rooms: Vec<Room> = Vec::new();
     for row in events {
-        let Some(name) = row.room_name.clone() else { continue };
+        let Some(name) = row.room_name.clone() else {
+            continue;
+        };
         let summary = EventSummary::parse(&row.body).unwrap_or_default();
         let at = row.created_at;
         let sid = row.room_sid.clone();
-        let idx = room_for(&mut rooms, &name, sid.as_deref(), row.event == "room_started");
+        let idx = room_for(
+            &mut rooms,
+            &name,
+            sid.as_deref(),
+            row.event == "room_started",
+        );
         let room = &mut rooms[idx];
         if room.sid.is_none() {
             room.sid = sid;
         }
         if room.started.is_none() {
-            room.started = summary.room.as_ref().and_then(|r| r.creation_time).filter(|t| *t > 0);
+            room.started = summary
+                .room
+                .as_ref()
+                .and_then(|r| r.creation_time)
+                .filter(|t| *t > 0);
         }
         match row.event.as_str() {
             "room_started" => room.started = Some(at),
@@ -72,7 +83,9 @@ pub fn derive(events: &[EventRow]) -> Vec<RoomSession> {
                 }
             }
             "participant_joined" | "participant_left" | "participant_connection_aborted" => {
-                let Some(identity) = row.participant_identity.clone() else { continue };
+                let Some(identity) = row.participant_identity.clone() else {
+                    continue;
+                };
                 let psid = row.participant_sid.clone();
                 let joined_hint = summary
                     .participant
@@ -95,7 +108,11 @@ pub fn derive(events: &[EventRow]) -> Vec<RoomSession> {
                         });
                     }
                 } else {
-                    let reason = if row.event == "participant_left" { "left" } else { "aborted" };
+                    let reason = if row.event == "participant_left" {
+                        "left"
+                    } else {
+                        "aborted"
+                    };
                     match open {
                         Some(p) => {
                             p.left = Some(at);
@@ -191,7 +208,14 @@ mod tests {
             row(2, "participant_joined", 110, "r", "RM_1", Some("alice")),
             row(3, "participant_joined", 115, "r", "RM_1", Some("bob")),
             row(4, "participant_left", 170, "r", "RM_1", Some("alice")),
-            row(5, "participant_connection_aborted", 120, "r", "RM_1", Some("carol")),
+            row(
+                5,
+                "participant_connection_aborted",
+                120,
+                "r",
+                "RM_1",
+                Some("carol"),
+            ),
             row(6, "room_finished", 200, "r", "RM_1", None),
         ]);
         assert_eq!(s.len(), 1);
@@ -199,18 +223,30 @@ mod tests {
         assert_eq!(r.started_at.as_deref(), Some("1970-01-01T00:01:40Z"));
         assert_eq!(r.ended_at.as_deref(), Some("1970-01-01T00:03:20Z"));
         let alice = &r.participants[0];
-        assert_eq!((alice.duration_s, alice.end_reason), (Some(60), Some("left")));
+        assert_eq!(
+            (alice.duration_s, alice.end_reason),
+            (Some(60), Some("left"))
+        );
         let bob = &r.participants[1];
-        assert_eq!((bob.duration_s, bob.end_reason), (Some(85), Some("room_finished")));
+        assert_eq!(
+            (bob.duration_s, bob.end_reason),
+            (Some(85), Some("room_finished"))
+        );
         let carol = &r.participants[2];
-        assert_eq!((carol.joined_at.as_deref(), carol.end_reason), (None, Some("aborted")));
+        assert_eq!(
+            (carol.joined_at.as_deref(), carol.end_reason),
+            (None, Some("aborted"))
+        );
     }
 
     #[test]
     fn lost_events_still_give_sessions() {
         let mut left = row(1, "participant_left", 300, "r", "RM_2", Some("dave"));
         left.body = br#"{"participant":{"identity":"dave","joinedAt":"250"}}"#.to_vec();
-        let s = derive(&[left, row(2, "participant_joined", 310, "r", "RM_2", Some("erin"))]);
+        let s = derive(&[
+            left,
+            row(2, "participant_joined", 310, "r", "RM_2", Some("erin")),
+        ]);
         assert_eq!(s[0].started_at, None);
         assert_eq!(s[0].participants[0].duration_s, Some(50));
         assert_eq!(s[0].participants[1].left_at, None);

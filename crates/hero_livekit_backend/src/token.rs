@@ -62,7 +62,11 @@ impl TokenRequest {
                 ));
             }
         }
-        if self.participant_metadata.as_ref().is_some_and(|m| m.len() > MAX_METADATA_BYTES) {
+        if self
+            .participant_metadata
+            .as_ref()
+            .is_some_and(|m| m.len() > MAX_METADATA_BYTES)
+        {
             return Err(Error::bad_request(
                 "participant_metadata",
                 format!("participant_metadata is larger than {MAX_METADATA_BYTES} bytes"),
@@ -87,7 +91,8 @@ impl TokenRequest {
     pub fn mint(self, signer: &Signer<'_>) -> Result<String> {
         self.validate()?;
         let room = nonempty(self.room_name).unwrap_or_else(|| generated_name("room-"));
-        let identity = nonempty(self.participant_identity).unwrap_or_else(|| generated_name("user-"));
+        let identity =
+            nonempty(self.participant_identity).unwrap_or_else(|| generated_name("user-"));
         let grants = VideoGrants {
             room_join: true,
             room,
@@ -103,7 +108,11 @@ impl TokenRequest {
         if let Some(name) = self.participant_name.as_deref().filter(|n| !n.is_empty()) {
             token = token.with_name(name);
         }
-        if let Some(md) = self.participant_metadata.as_deref().filter(|m| !m.is_empty()) {
+        if let Some(md) = self
+            .participant_metadata
+            .as_deref()
+            .filter(|m| !m.is_empty())
+        {
             token = token.with_metadata(md);
         }
         if let Some(attrs) = self.participant_attributes.filter(|a| !a.is_empty()) {
@@ -112,7 +121,9 @@ impl TokenRequest {
         if let Some(rc) = self.room_config {
             token = token.with_room_config(rc);
         }
-        token.to_jwt().map_err(|e| Error::Internal(format!("signing token: {e}")))
+        token
+            .to_jwt()
+            .map_err(|e| Error::Internal(format!("signing token: {e}")))
     }
 }
 
@@ -128,7 +139,11 @@ pub fn generated_name(prefix: &str) -> String {
     let mut out = String::with_capacity(prefix.len() + bytes.len());
     out.push_str(prefix);
     // 256 % 36 leaves a slight bias, irrelevant for names that only need to be unique.
-    out.extend(bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char));
+    out.extend(
+        bytes
+            .iter()
+            .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char),
+    );
     out
 }
 
@@ -138,7 +153,11 @@ mod tests {
     use livekit_api::access_token::Claims;
 
     fn signer() -> Signer<'static> {
-        Signer { api_key: "APIk", api_secret: "s3cret-s3cret-s3cret-s3cret-s3cret", ttl: Duration::from_secs(600) }
+        Signer {
+            api_key: "APIk",
+            api_secret: "s3cret-s3cret-s3cret-s3cret-s3cret",
+            ttl: Duration::from_secs(600),
+        }
     }
 
     #[test]
@@ -164,7 +183,9 @@ mod tests {
         let payload = jwt.split('.').nth(1).unwrap();
         use base64::Engine;
         let json: serde_json::Value = serde_json::from_slice(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap(),
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap(),
         )
         .unwrap();
         assert_eq!(json["roomConfig"]["emptyTimeout"], 42);
@@ -174,7 +195,10 @@ mod tests {
 
     #[test]
     fn limits_name_the_field() {
-        let mut req = TokenRequest { participant_identity: Some("x".repeat(257)), ..Default::default() };
+        let mut req = TokenRequest {
+            participant_identity: Some("x".repeat(257)),
+            ..Default::default()
+        };
         match req.validate().unwrap_err() {
             Error::BadRequest { field, .. } => assert_eq!(field, Some("participant_identity")),
             e => panic!("{e}"),

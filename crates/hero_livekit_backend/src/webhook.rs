@@ -108,7 +108,8 @@ pub fn verify<'k>(
     mac.update(b".");
     mac.update(c64.as_bytes());
     // verify_slice compares in constant time.
-    mac.verify_slice(&signature).map_err(|_| WebhookError::Signature)?;
+    mac.verify_slice(&signature)
+        .map_err(|_| WebhookError::Signature)?;
     let exp = claims.exp.ok_or(WebhookError::NoExpiry)?;
     if (now_unix as f64) > exp + LEEWAY_S as f64 {
         return Err(WebhookError::Expired);
@@ -222,15 +223,24 @@ impl EventSummary {
     }
 
     pub fn room_sid(&self) -> Option<&str> {
-        self.room.as_ref().map(|r| r.sid.as_str()).filter(|s| !s.is_empty())
+        self.room
+            .as_ref()
+            .map(|r| r.sid.as_str())
+            .filter(|s| !s.is_empty())
     }
 
     pub fn participant_identity(&self) -> Option<&str> {
-        self.participant.as_ref().map(|p| p.identity.as_str()).filter(|s| !s.is_empty())
+        self.participant
+            .as_ref()
+            .map(|p| p.identity.as_str())
+            .filter(|s| !s.is_empty())
     }
 
     pub fn participant_sid(&self) -> Option<&str> {
-        self.participant.as_ref().map(|p| p.sid.as_str()).filter(|s| !s.is_empty())
+        self.participant
+            .as_ref()
+            .map(|p| p.sid.as_str())
+            .filter(|s| !s.is_empty())
     }
 }
 
@@ -278,31 +288,60 @@ mod tests {
                 assert!(got.is_err(), "accepted an invalid vector: {case}");
             }
         }
-        assert!(valid >= 5 && invalid >= 5, "{valid} valid, {invalid} invalid");
+        assert!(
+            valid >= 5 && invalid >= 5,
+            "{valid} valid, {invalid} invalid"
+        );
     }
 
     #[test]
     fn own_signer_round_trips_and_checks_each_rule() {
-        let keys = vec![("APIa".to_string(), "sa".repeat(20)), ("APIb".to_string(), "sb".repeat(20))];
+        let keys = vec![
+            ("APIa".to_string(), "sa".repeat(20)),
+            ("APIb".to_string(), "sb".repeat(20)),
+        ];
         let body = br#"{"event":"room_started","id":"EV_1","createdAt":"100"}"#;
         let t = sign(body, "APIb", &keys[1].1, 1000);
         assert_eq!(verify(body, Some(&t), &keys, 1000), Ok("APIb"));
         assert_eq!(verify(body, Some(&t), &keys, 1000 + 300 + 60), Ok("APIb"));
-        assert_eq!(verify(body, Some(&t), &keys, 1000 + 300 + 61), Err(WebhookError::Expired));
-        assert_eq!(verify(body, Some(&t), &keys, 1000 - 61), Err(WebhookError::NotYetValid));
-        assert_eq!(verify(b"{}", Some(&t), &keys, 1000), Err(WebhookError::Checksum));
-        assert_eq!(verify(body, None, &keys, 1000), Err(WebhookError::MissingAuthorization));
+        assert_eq!(
+            verify(body, Some(&t), &keys, 1000 + 300 + 61),
+            Err(WebhookError::Expired)
+        );
+        assert_eq!(
+            verify(body, Some(&t), &keys, 1000 - 61),
+            Err(WebhookError::NotYetValid)
+        );
+        assert_eq!(
+            verify(b"{}", Some(&t), &keys, 1000),
+            Err(WebhookError::Checksum)
+        );
+        assert_eq!(
+            verify(body, None, &keys, 1000),
+            Err(WebhookError::MissingAuthorization)
+        );
         let wrong = sign(body, "APIb", "not-the-secret", 1000);
-        assert_eq!(verify(body, Some(&wrong), &keys, 1000), Err(WebhookError::Signature));
+        assert_eq!(
+            verify(body, Some(&wrong), &keys, 1000),
+            Err(WebhookError::Signature)
+        );
         let unknown = sign(body, "APIc", "whatever", 1000);
-        assert_eq!(verify(body, Some(&unknown), &keys, 1000), Err(WebhookError::UnknownKey));
-        assert_eq!(verify(body, Some("a.b"), &keys, 1000), Err(WebhookError::Malformed));
+        assert_eq!(
+            verify(body, Some(&unknown), &keys, 1000),
+            Err(WebhookError::UnknownKey)
+        );
+        assert_eq!(
+            verify(body, Some("a.b"), &keys, 1000),
+            Err(WebhookError::Malformed)
+        );
     }
 
     #[test]
     fn summary_tolerates_numbers_strings_and_absent_fields() {
-        let s = EventSummary::parse(br#"{"event":"participant_left","createdAt":12,"x":{"y":1},
-            "participant":{"identity":"bob","joinedAt":"7"}}"#)
+        let s = EventSummary::parse(
+            br#"{"event":"participant_left","createdAt":12,"x":{"y":1},
+            "participant":{"identity":"bob","joinedAt":"7"}}"#,
+        )
         .unwrap();
         assert_eq!(s.created_at, Some(12));
         assert_eq!(s.participant.as_ref().unwrap().joined_at, Some(7));

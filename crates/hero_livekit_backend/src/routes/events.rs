@@ -1,8 +1,8 @@
 //! `GET /api/events` and `GET /api/sessions` (Bearer BACKEND_API_TOKEN).
 
 use axum::Json;
-use axum::extract::{Query, State};
 use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use hero_livekit_api::timefmt::{parse_rfc3339, rfc3339};
 use serde::{Deserialize, Serialize};
@@ -49,15 +49,20 @@ fn privileged(state: &AppState, headers: &HeaderMap) -> Result<()> {
 }
 
 fn query<T: Default>(q: std::result::Result<Query<T>, QueryRejection>) -> Result<T> {
-    q.map(|Query(q)| q)
-        .map_err(|e| Error::BadRequest { message: format!("invalid query: {e}"), field: None })
+    q.map(|Query(q)| q).map_err(|e| Error::BadRequest {
+        message: format!("invalid query: {e}"),
+        field: None,
+    })
 }
 
 fn since(s: Option<&str>) -> Result<Option<i64>> {
     s.filter(|s| !s.is_empty())
         .map(|s| {
             parse_rfc3339(s).ok_or_else(|| {
-                Error::bad_request("since", "since must be an RFC 3339 time, e.g. 2026-11-26T13:00:00Z")
+                Error::bad_request(
+                    "since",
+                    "since must be an RFC 3339 time, e.g. 2026-11-26T13:00:00Z",
+                )
             })
         })
         .transpose()
@@ -76,20 +81,33 @@ pub async fn list(
     let q = query(q)?;
     let limit = match q.limit.as_deref().filter(|s| !s.is_empty()) {
         None => DEFAULT_LIMIT,
-        Some(l) => l.parse::<i64>().ok().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or_else(|| {
-            Error::bad_request("limit", format!("limit must be between 1 and {MAX_LIMIT}"))
-        })?,
+        Some(l) => l
+            .parse::<i64>()
+            .ok()
+            .filter(|l| (1..=MAX_LIMIT).contains(l))
+            .ok_or_else(|| {
+                Error::bad_request("limit", format!("limit must be between 1 and {MAX_LIMIT}"))
+            })?,
     };
     let before = match q.before.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(b) => Some(b.parse::<i64>().map_err(|_| {
-            Error::bad_request("before", "before must be the `next` value of a previous page")
+            Error::bad_request(
+                "before",
+                "before must be the `next` value of a previous page",
+            )
         })?),
     };
     let events = q
         .event
         .as_deref()
-        .map(|e| e.split(',').map(str::trim).filter(|e| !e.is_empty()).map(String::from).collect())
+        .map(|e| {
+            e.split(',')
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default();
     let filter = EventFilter {
         room: nonempty(q.room),

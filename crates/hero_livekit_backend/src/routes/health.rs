@@ -22,11 +22,17 @@ pub async fn health() -> Response {
 /// 200 when the database answers (config is loaded by construction); LiveKit's reachability
 /// is reported but does not gate readiness: tokens and webhooks work while the SFU restarts.
 pub async fn ready(State(state): State<AppState>) -> Response {
-    let db_ok = tokio::time::timeout(PROBE_TIMEOUT, db::ping(&state.pool)).await.unwrap_or(false);
+    let db_ok = tokio::time::timeout(PROBE_TIMEOUT, db::ping(&state.pool))
+        .await
+        .unwrap_or(false);
     let settings = state.settings.load_full();
     let url = settings.env.livekit_url.clone();
     let probe = probe_livekit(&url).await;
-    let status = if db_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if db_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = json!({
         "status": if db_ok { "ready" } else { "not_ready" },
         "database": if db_ok { "ok" } else { "unavailable" },
@@ -47,7 +53,10 @@ pub async fn ready(State(state): State<AppState>) -> Response {
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         state.metrics.encode(),
     )
         .into_response()
@@ -64,7 +73,10 @@ async fn probe_livekit(url: &str) -> Result<u64, String> {
         return Err(format!("unsupported URL scheme in {url}"));
     };
     let host = rest.split('/').next().unwrap_or("");
-    let addr = if host.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+    let addr = if host
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
         host.to_string()
     } else {
         format!("{host}:{}", if tls { 443 } else { 80 })
@@ -76,7 +88,9 @@ async fn probe_livekit(url: &str) -> Result<u64, String> {
             return Ok(());
         }
         let req = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-        s.write_all(req.as_bytes()).await.map_err(|e| e.to_string())?;
+        s.write_all(req.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
         let mut buf = [0u8; 64];
         let n = s.read(&mut buf).await.map_err(|e| e.to_string())?;
         let line = String::from_utf8_lossy(&buf[..n]);

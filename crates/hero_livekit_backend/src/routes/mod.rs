@@ -30,7 +30,10 @@ pub fn app(state: AppState, request_timeout: Duration) -> Router {
     let token = Router::new()
         .route("/api/token", post(token::create).options(token::options))
         .route_layer(from_fn_with_state(state.clone(), cors::cors));
-    let observe_state = Observe { metrics: state.metrics.clone(), timeout: request_timeout };
+    let observe_state = Observe {
+        metrics: state.metrics.clone(),
+        timeout: request_timeout,
+    };
     Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
@@ -59,9 +62,13 @@ async fn observe(State(o): State<Observe>, req: Request, next: Next) -> Response
     let start = Instant::now();
     let resp = match tokio::time::timeout(o.timeout, next.run(req)).await {
         Ok(r) => r,
-        Err(_) => Error::Timeout { retryable: route == "/webhook" }.into_response(),
+        Err(_) => Error::Timeout {
+            retryable: route == "/webhook",
+        }
+        .into_response(),
     };
-    o.metrics.observe(route, resp.status().as_u16(), start.elapsed());
+    o.metrics
+        .observe(route, resp.status().as_u16(), start.elapsed());
     resp
 }
 
@@ -90,7 +97,10 @@ fn body_or_error(body: std::result::Result<Bytes, BytesRejection>) -> Result<Byt
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             Error::PayloadTooLarge
         } else {
-            Error::BadRequest { message: "cannot read the request body".into(), field: None }
+            Error::BadRequest {
+                message: "cannot read the request body".into(),
+                field: None,
+            }
         }
     })
 }

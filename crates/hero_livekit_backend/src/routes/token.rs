@@ -21,7 +21,10 @@ pub async fn create(
 ) -> Result<Response> {
     let settings = state.settings.load();
     let env = &settings.env;
-    authorize(&headers, &[&env.token_endpoint_token, &env.backend_api_token])?;
+    authorize(
+        &headers,
+        &[&env.token_endpoint_token, &env.backend_api_token],
+    )?;
     let body = body_or_error(body)?;
     // Every field is optional, so an empty body is a valid request.
     let request = if body.iter().all(u8::is_ascii_whitespace) {
@@ -40,7 +43,10 @@ pub async fn create(
     };
     let participant_token = request.mint(&signer)?;
     state.metrics.tokens_minted.inc();
-    let resp = TokenResponse { server_url: env.livekit_public_url.clone(), participant_token };
+    let resp = TokenResponse {
+        server_url: env.livekit_public_url.clone(),
+        participant_token,
+    };
     Ok((StatusCode::CREATED, Json(resp)).into_response())
 }
 
@@ -51,8 +57,15 @@ pub async fn options() -> Response {
 
 /// No content type is taken as JSON; anything else must be `application/json` or `+json`.
 fn is_json(headers: &HeaderMap) -> bool {
-    let Some(ct) = headers.get(header::CONTENT_TYPE) else { return true };
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
+        return true;
+    };
     let Ok(ct) = ct.to_str() else { return false };
-    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     essence == "application/json" || essence.ends_with("+json")
 }

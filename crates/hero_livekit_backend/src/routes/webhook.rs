@@ -23,7 +23,9 @@ pub async fn receive(
     // raw bytes are what the signature covers.
     let body = body_or_error(body).inspect_err(|_| state.metrics.rejected("body"))?;
     let now = now_unix();
-    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     let signing_key = {
         let settings = state.settings.load();
         match verify(&body, auth, &settings.env.livekit_webhook_keys, now) {
