@@ -53,7 +53,41 @@ methods! {
         "Verify and explain a LiveKit access token.";
     BackendInfoM = "backend.info" (NoParams) -> BackendInfo,
         "Where lk-backend listens and its bearer tokens.";
+    KeysRotate = "keys.rotate" (KeysRotateParams) -> KeyChange,
+        "Mint a pending key; it becomes active once the SFU is seen accepting it.";
+    KeysRevoke = "keys.revoke" (KeyParams) -> KeyChange,
+        "Emergency: remove a key from every file at once.";
+    KeysImport = "keys.import" (KeysImportParams) -> KeyChange,
+        "Adopt an existing deployment's key; it becomes the active key.";
+    RoomListM = "room.list" (RoomListParams) -> RoomList,
+        "Live rooms on the SFU.";
+    RoomCreate = "room.create" (RoomCreateParams) -> Room,
+        "Create a room (or return the existing one, as LiveKit does).";
+    RoomDelete = "room.delete" (RoomNameParams) -> Empty,
+        "Close a room, disconnecting everyone in it.";
+    RoomUpdateMetadata = "room.update_metadata" (RoomUpdateMetadataParams) -> Room,
+        "Replace a room's metadata.";
+    RoomSendData = "room.send_data" (RoomSendDataParams) -> Empty,
+        "Send a data message to a room's participants.";
+    ParticipantListM = "participant.list" (RoomParams) -> ParticipantList,
+        "Participants of a room.";
+    ParticipantGet = "participant.get" (ParticipantParams) -> Participant,
+        "One participant of a room.";
+    ParticipantRemove = "participant.remove" (ParticipantParams) -> Empty,
+        "Disconnect a participant.";
+    ParticipantMuteTrack = "participant.mute_track" (MuteTrackParams) -> MutedTrack,
+        "Mute or unmute a participant's published track.";
+    ParticipantUpdate = "participant.update" (ParticipantUpdateParams) -> Participant,
+        "Change a participant's name, metadata, attributes or permission.";
+    AuditListM = "audit.list" (AuditListParams) -> AuditList,
+        "The audit log of mutating calls, newest first.";
 }
+
+/// Subscription to control-plane events over the socket's WebSocket: `events.subscribe`
+/// yields notifications named `events` carrying [`EventItem`]s; `events.unsubscribe` ends it.
+pub const EVENTS_SUBSCRIBE: &str = "events.subscribe";
+pub const EVENTS_NOTIFICATION: &str = "events";
+pub const EVENTS_UNSUBSCRIBE: &str = "events.unsubscribe";
 
 /// Description of a method for the OpenRPC document.
 #[derive(Clone, Copy)]

@@ -297,3 +297,276 @@ pub struct EffectiveConfig {
     pub backend_api_token: String,
     pub token_endpoint_token: String,
 }
+
+/// A LiveKit room (our DTO, not LiveKit's protobuf).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Room {
+    pub name: String,
+    pub sid: String,
+    pub num_participants: u32,
+    pub num_publishers: u32,
+    pub created_at: String,
+    pub empty_timeout_s: u32,
+    pub departure_timeout_s: u32,
+    /// 0 = no limit.
+    pub max_participants: u32,
+    pub metadata: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RoomList {
+    pub rooms: Vec<Room>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoomListParams {
+    /// Only these rooms (default: all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub names: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoomCreateParams {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub empty_timeout_s: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub departure_timeout_s: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_participants: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoomNameParams {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoomUpdateMetadataParams {
+    pub name: String,
+    pub metadata: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DataEncoding {
+    #[default]
+    Utf8,
+    Base64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DataKind {
+    #[default]
+    Reliable,
+    Lossy,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoomSendDataParams {
+    pub room: String,
+    /// The payload, as text or base64 per `encoding`.
+    pub data: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<DataEncoding>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<DataKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// Only these participants (default: everyone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination_identities: Option<Vec<String>>,
+}
+
+/// What a participant may do. Sources use LiveKit's token names (camera, microphone,
+/// screen_share, screen_share_audio).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Permission {
+    pub can_subscribe: bool,
+    pub can_publish: bool,
+    pub can_publish_data: bool,
+    pub can_publish_sources: Vec<String>,
+    pub hidden: bool,
+    pub can_update_metadata: bool,
+    pub can_subscribe_metrics: bool,
+}
+
+/// A partial permission: given fields are merged over the participant's current permission.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_subscribe: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_publish: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_publish_data: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_publish_sources: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_update_metadata: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_subscribe_metrics: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Track {
+    pub sid: String,
+    /// audio, video or data.
+    pub kind: String,
+    /// camera, microphone, screen_share, screen_share_audio or unknown.
+    pub source: String,
+    pub name: String,
+    pub muted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Participant {
+    pub identity: String,
+    pub sid: String,
+    pub name: String,
+    /// joining, joined, active or disconnected.
+    pub state: String,
+    pub joined_at: String,
+    pub metadata: String,
+    pub attributes: BTreeMap<String, String>,
+    pub permission: Option<Permission>,
+    pub tracks: Vec<Track>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ParticipantList {
+    pub participants: Vec<Participant>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoomParams {
+    pub room: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParticipantParams {
+    pub room: String,
+    pub identity: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MuteTrackParams {
+    pub room: String,
+    pub identity: String,
+    pub track_sid: String,
+    pub muted: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct MutedTrack {
+    pub track: Track,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParticipantUpdateParams {
+    pub room: String,
+    pub identity: String,
+    /// New display name (LiveKit cannot clear it to empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<String>,
+    /// Merged into the current attributes; an empty value deletes the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<BTreeMap<String, String>>,
+    /// Merged over the current permission, then sent whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission: Option<PermissionPatch>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeysRotateParams {
+    /// How long the old key keeps being accepted after the new one becomes active; default the
+    /// maximum token TTL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_s: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyParams {
+    pub api_key: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeysImportParams {
+    pub api_key: String,
+    /// At least 32 characters, as LiveKit requires.
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct KeyChange {
+    pub api_key: String,
+    pub state: KeyState,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditListParams {
+    /// Only entries at or after this time (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// Only this method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// At most this many, newest first (default 100, at most 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AuditPeer {
+    pub uid: Option<u32>,
+    pub pid: Option<i32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AuditEntry {
+    pub at: String,
+    pub method: String,
+    pub peer: AuditPeer,
+    /// The call's params with secrets and tokens redacted.
+    pub params: serde_json::Value,
+    /// `ok`, or `error <code>: <message>`.
+    pub outcome: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AuditList {
+    pub entries: Vec<AuditEntry>,
+}
+
+/// An item of the `events` subscription.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EventItem {
+    /// `key.pending`, `key.active`, `key.retiring`, `key.retired`, `key.revoked`,
+    /// `key.imported`, `file.rewritten`, `sfu.reachable`, `sfu.unreachable`,
+    /// `restart_required`, or `error` (the last item of a subscription that ends).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub at: String,
+    pub data: serde_json::Value,
+}
