@@ -83,6 +83,20 @@ methods! {
         "The audit log of mutating calls, newest first.";
 }
 
+/// Params of `events.unsubscribe`.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct UnsubscribeParams {
+    /// The subscription id `events.subscribe` returned (jsonrpsee clients send it positionally).
+    pub subscription: String,
+}
+
+methods! {
+    EventsSubscribe = "events.subscribe" (NoParams) -> EventItem,
+        "Subscribe (WebSocket only) to control-plane events, delivered as `events` notifications carrying this item; a stream that ends sends a final item of type `error`.";
+    EventsUnsubscribe = "events.unsubscribe" (UnsubscribeParams) -> bool,
+        "End an events subscription.";
+}
+
 /// Subscription to control-plane events over the socket's WebSocket: `events.subscribe`
 /// yields notifications named `events` carrying [`EventItem`]s; `events.unsubscribe` ends it.
 pub const EVENTS_SUBSCRIBE: &str = "events.subscribe";

@@ -44,6 +44,10 @@ pub enum Error {
     LiveKitUnreachable { url: String, reason: String },
     #[error("LiveKit error {twirp_code}: {msg}")]
     LiveKit { twirp_code: String, msg: String },
+    /// LiveKit's `not_found` (no such room or participant): our not-found code, with LiveKit's
+    /// code and message as data.
+    #[error("{msg}")]
+    TwirpNotFound { msg: String },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -84,6 +88,11 @@ impl From<Error> for ErrorObjectOwned {
                 Some(json!({"field": field, "reason": reason})),
             ),
             Error::NotFound(_) => ErrorObjectOwned::owned(codes::NOT_FOUND, msg, None::<()>),
+            Error::TwirpNotFound { msg: m } => ErrorObjectOwned::owned(
+                codes::NOT_FOUND,
+                msg,
+                Some(json!({"twirp_code": "not_found", "msg": m})),
+            ),
             Error::Conflict(_) => ErrorObjectOwned::owned(codes::CONFLICT, msg, None::<()>),
             Error::Policy(_) => ErrorObjectOwned::owned(codes::POLICY, msg, None::<()>),
             Error::LiveKitUnreachable { url, .. } => {

@@ -4,11 +4,15 @@
 //! files → only then the socket. Because rpc.sock appears only after livekit.yaml and
 //! backend.env are durable, "the socket accepts" means "config is ready" for every dependent.
 
+pub mod audit;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod files;
 pub mod keys;
+pub mod lifecycle;
+pub mod livekit;
 pub mod livekit_schema;
 pub mod lock;
 pub mod notify;
@@ -105,7 +109,12 @@ impl Booted {
         let module = rpc::module(state.clone());
         let (stop, handle) = jsonrpsee::server::stop_channel();
         let server = tokio::spawn(socket::serve(listener, module.into(), access, stop));
+        let timer = tokio::spawn(lifecycle::run_timer(
+            state.clone(),
+            lifecycle::OBSERVE_EVERY,
+        ));
         shutdown.await;
+        timer.abort();
         tracing::info!("shutting down");
         notify::stopping();
         let _ = handle.stop();

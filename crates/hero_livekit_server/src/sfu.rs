@@ -10,7 +10,7 @@ use crate::state::AppState;
 pub async fn probe(state: &AppState) -> SfuStatus {
     let url = format!("{}/", state.config.livekit_url);
     let start = Instant::now();
-    let result = state.http.get(&url).send().await;
+    let result = state.livekit.http().get(&url).send().await;
     let latency_ms = (start.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0;
     let (reachable, latency_ms, error) = match result {
         Ok(r) if r.status().is_success() => (true, Some(latency_ms), None),

@@ -1,6 +1,7 @@
 //! Shared state of the running control plane, and the "sync the files" step that boot and
 //! every key transition go through.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
@@ -14,8 +15,10 @@ use sqlx::SqlitePool;
 use crate::config::Config;
 use crate::db;
 use crate::error::Result;
+use crate::events::Events;
 use crate::files::{self, Outcome};
 use crate::keys;
+use crate::livekit::{Acceptance, LiveKit};
 use crate::render;
 use crate::secrets::Secret;
 
@@ -31,11 +34,23 @@ pub struct Inner {
     pub config: Config,
     pub pool: SqlitePool,
     pub started: Instant,
-    pub http: reqwest::Client,
+    pub livekit: LiveKit,
+    pub events: Events,
     pub files: Mutex<FilesStatus>,
     pub canary_key: Mutex<String>,
     /// The registered methods, for `rpc.discover`.
     pub specs: OnceLock<Vec<MethodSpec>>,
+    /// Serializes observations and key transitions, and remembers what was last seen.
+    pub observed: tokio::sync::Mutex<Seen>,
+    /// What the SFU last said about each key (for `keys.list`).
+    pub acceptance: Mutex<HashMap<String, Acceptance>>,
+}
+
+/// What the last observation saw, to emit events only on changes.
+#[derive(Debug, Default)]
+pub struct Seen {
+    pub reachable: Option<bool>,
+    pub restart_required: Option<bool>,
 }
 
 impl std::ops::Deref for AppState {
@@ -115,20 +130,33 @@ pub async fn sync_files(
 
 impl AppState {
     pub fn new(config: Config, pool: SqlitePool, synced: &Synced) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(config.livekit_timeout)
-            .connect_timeout(config.livekit_timeout)
-            .build()
-            .expect("HTTP client without TLS cannot fail to build");
+        let livekit = LiveKit::new(&config.livekit_url, config.livekit_timeout);
         AppState(Arc::new(Inner {
             config,
             pool,
             started: Instant::now(),
-            http,
+            livekit,
+            events: Events::default(),
             files: Mutex::new(synced.files.clone()),
             canary_key: Mutex::new(synced.canary_key.clone()),
             specs: OnceLock::new(),
+            observed: tokio::sync::Mutex::new(Seen::default()),
+            acceptance: Mutex::new(HashMap::new()),
         }))
+    }
+
+    /// Re-renders the files after a committed key transition, records their status and emits
+    /// `file.rewritten` for each file that changed.
+    pub async fn resync(&self) -> Result<()> {
+        let synced = sync_files(&self.config, &self.pool, false).await?;
+        for (name, outcome) in &synced.changes {
+            if *outcome != Outcome::Unchanged {
+                self.events.emit("file.rewritten", serde_json::json!({ "file": name, "path": self.config.path(name).display().to_string() }));
+            }
+        }
+        *self.files.lock().expect("files lock") = synced.files;
+        *self.canary_key.lock().expect("canary lock") = synced.canary_key;
+        Ok(())
     }
 
     pub async fn secret(&self, name: &str) -> Result<Secret> {

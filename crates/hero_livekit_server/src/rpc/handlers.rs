@@ -7,6 +7,7 @@ use hero_livekit_api::types::*;
 use super::{Call, Registry};
 use crate::error::Result;
 use crate::keys;
+use crate::lifecycle;
 use crate::render;
 use crate::state::{AppState, BACKEND_API_TOKEN, TOKEN_ENDPOINT_TOKEN};
 use crate::tokens;
@@ -27,15 +28,28 @@ pub fn register(r: &mut Registry) {
     r.add::<ConfigFilesM, _, _>(|c: Call, _: NoParams| async move { config_files(&c.state) });
     r.add::<KeysList, _, _>(|c: Call, p: KeysListParams| async move {
         let include_revoked = p.include_revoked.unwrap_or(false);
-        let keys = keys::all(&c.state.pool)
+        let rows = keys::all(&c.state.pool)
             .await?
             .into_iter()
             .filter(|k| include_revoked || k.state != KeyState::Revoked)
-            .map(|k| k.info(None))
             .collect();
-        Ok(KeyList { keys })
+        Ok(KeyList {
+            keys: lifecycle::with_acceptance(&c.state, rows),
+        })
     });
-    r.add::<TokenCreate, _, _>(|c: Call, p: TokenCreateParams| async move {
+    r.add_audited::<KeysRotate, _, _>(|c: Call, p: KeysRotateParams| async move {
+        lifecycle::rotate(&c.state, p.grace_s).await
+    });
+    r.add_audited::<KeysRevoke, _, _>(|c: Call, p: KeyParams| async move {
+        lifecycle::revoke(&c.state, &p.api_key).await
+    });
+    r.add_audited::<KeysImport, _, _>(|c: Call, p: KeysImportParams| async move {
+        lifecycle::import(&c.state, &p.api_key, &p.secret).await
+    });
+    r.add::<AuditListM, _, _>(|c: Call, p: AuditListParams| async move {
+        crate::audit::list(&c.state.pool, &p).await
+    });
+    r.add_audited::<TokenCreate, _, _>(|c: Call, p: TokenCreateParams| async move {
         let key = keys::active(&c.state.pool).await?;
         let cfg = &c.state.config;
         let t = tokens::create(&p, &key, &cfg.public_url, cfg.token_ttl, cfg.token_max_ttl)?;
@@ -71,17 +85,7 @@ pub fn register(r: &mut Registry) {
 
 async fn status(state: &AppState) -> Result<Status> {
     let cfg = &state.config;
-    let sfu = crate::sfu::probe(state).await;
-    let keys = keys::all(&state.pool)
-        .await?
-        .into_iter()
-        .filter(|k| k.state != KeyState::Revoked)
-        .map(|k| KeyAcceptance {
-            api_key: k.api_key,
-            state: k.state,
-            sfu_accepts: None,
-        })
-        .collect();
+    let seen = lifecycle::observe(state).await?;
     Ok(Status {
         server: ServerInfo {
             version: env!("CARGO_PKG_VERSION").into(),
@@ -90,10 +94,10 @@ async fn status(state: &AppState) -> Result<Status> {
             pid: std::process::id(),
         },
         files: state.files.lock().expect("files status lock").clone(),
-        keys,
-        sfu,
-        restart_required: false,
-        restart_reasons: vec![],
+        keys: seen.keys,
+        sfu: seen.sfu,
+        restart_required: seen.restart_required,
+        restart_reasons: seen.restart_reasons,
     })
 }
 

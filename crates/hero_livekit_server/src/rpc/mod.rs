@@ -3,6 +3,7 @@
 //! the same registrations.
 
 mod handlers;
+mod rooms;
 
 use std::future::Future;
 
@@ -22,6 +23,10 @@ pub fn module(state: AppState) -> RpcModule<AppState> {
         specs: Vec::new(),
     };
     handlers::register(&mut r);
+    rooms::register(&mut r);
+    subscribe_events(&mut r.module);
+    r.specs.push(MethodSpec::of::<methods::EventsSubscribe>());
+    r.specs.push(MethodSpec::of::<methods::EventsUnsubscribe>());
     let specs = r.specs.clone();
     let _ = state.specs.set(specs);
     r.module
@@ -36,6 +41,22 @@ pub struct Registry {
 pub struct Call {
     pub state: AppState,
     pub peer: Option<Peer>,
+}
+
+impl Call {
+    /// One LiveKit RoomService call, signed by the active key (which the SFU has loaded).
+    pub async fn sfu<Req: prost::Message, Resp: prost::Message + Default>(
+        &self,
+        method: &str,
+        grant: crate::livekit::Grant,
+        req: Req,
+    ) -> Result<Resp> {
+        let key = crate::keys::active(&self.state.pool).await?;
+        self.state
+            .livekit
+            .call((&key.api_key, key.secret.expose()), method, grant, req)
+            .await
+    }
 }
 
 impl Registry {
@@ -64,6 +85,76 @@ impl Registry {
             )
             .expect("method names are unique");
     }
+
+    /// Like [`Registry::add`], and records the call in the audit log (design §5, issue: every
+    /// mutating call) with its redacted params and outcome.
+    pub fn add_audited<M, F, Fut>(&mut self, handler: F)
+    where
+        M: Method,
+        M::Result: Clone,
+        F: Fn(Call, M::Params) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<M::Result>> + Send + 'static,
+    {
+        self.add::<M, _, _>(move |call: Call, params: M::Params| {
+            let handler = handler.clone();
+            async move {
+                let state = call.state.clone();
+                let peer = call.peer;
+                let logged = serde_json::to_value(&params).unwrap_or_default();
+                let result = handler(call, params).await;
+                let outcome = match &result {
+                    Ok(_) => "ok".to_string(),
+                    Err(e) => format!("error: {e}"),
+                };
+                if let Err(e) =
+                    crate::audit::record(&state.pool, M::NAME, peer, logged, &outcome).await
+                {
+                    tracing::error!(error = %e, method = M::NAME, "could not write the audit log");
+                }
+                result
+            }
+        });
+    }
+}
+
+/// `events.subscribe`: control-plane events as `events` notifications. A subscriber that
+/// falls behind, or a server that stops, ends the stream with an `error` item, never silently.
+fn subscribe_events(module: &mut RpcModule<AppState>) {
+    use hero_livekit_api::methods::{EVENTS_NOTIFICATION, EVENTS_SUBSCRIBE, EVENTS_UNSUBSCRIBE};
+    use jsonrpsee::SubscriptionMessage;
+    module
+        .register_subscription(
+            EVENTS_SUBSCRIBE,
+            EVENTS_NOTIFICATION,
+            EVENTS_UNSUBSCRIBE,
+            |_params, pending, state, _| async move {
+                let mut rx = state.events.subscribe();
+                let sink = pending.accept().await?;
+                loop {
+                    let received = tokio::select! {
+                        r = rx.recv() => r,
+                        _ = sink.closed() => return Ok(()),
+                    };
+                    let item = match received {
+                        Ok(item) => item,
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                            crate::events::error_item(&format!(
+                                "subscriber fell {n} events behind; resubscribe and reread status"
+                            ))
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                            crate::events::error_item("the server is stopping")
+                        }
+                    };
+                    let last = item.kind == "error";
+                    let msg = SubscriptionMessage::from(serde_json::value::to_raw_value(&item)?);
+                    if sink.send(msg).await.is_err() || last {
+                        return Ok(());
+                    }
+                }
+            },
+        )
+        .expect("subscription names are unique");
 }
 
 /// Decodes params given by name. No params (or null) means `{}`; positional arrays are refused

@@ -1,0 +1,196 @@
+//! Client of LiveKit's Twirp RoomService (facts §3), speaking protobuf with the SDK's own
+//! message types (`livekit_protocol`).
+//!
+//! Written here rather than using `livekit_api::services::RoomClient` because that client
+//! (0.10) signs each call with a 6-hour token instead of a short-lived one, and decodes every
+//! non-200 body as Twirp JSON, so the auth layer's plain-text 401s ("invalid API key") become
+//! an opaque decode error. Key-acceptance probes (design §8) depend on exactly that 401.
+
+use std::time::Duration;
+
+use livekit_api::access_token::{AccessToken, VideoGrants};
+use livekit_protocol as proto;
+use prost::Message;
+
+use crate::error::{Error, Result};
+
+/// Lifetime of the token minted for one API call.
+const CALL_TOKEN_TTL: Duration = Duration::from_secs(120);
+
+/// The grant a RoomService method needs (facts §3.3).
+#[derive(Debug, Clone)]
+pub enum Grant {
+    RoomCreate,
+    RoomList,
+    /// roomAdmin is scoped to exactly one room.
+    RoomAdmin(String),
+}
+
+/// What the SFU said about a key (design §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acceptance {
+    Accepted,
+    /// 401 `invalid API key`: the running SFU has not loaded this key.
+    NotLoaded,
+    /// The SFU could not be asked, or answered something else.
+    Unknown,
+}
+
+#[derive(Clone)]
+pub struct LiveKit {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl LiveKit {
+    pub fn new(base: &str, timeout: Duration) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .build()
+            .expect("a client without TLS always builds");
+        LiveKit {
+            base: base.trim_end_matches('/').to_string(),
+            http,
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    fn token(key: &str, secret: &str, grant: &Grant) -> Result<String> {
+        let grants = match grant {
+            Grant::RoomCreate => VideoGrants {
+                room_create: true,
+                ..Default::default()
+            },
+            Grant::RoomList => VideoGrants {
+                room_list: true,
+                ..Default::default()
+            },
+            Grant::RoomAdmin(room) => VideoGrants {
+                room_admin: true,
+                room: room.clone(),
+                ..Default::default()
+            },
+        };
+        AccessToken::with_api_key(key, secret)
+            .with_ttl(CALL_TOKEN_TTL)
+            .with_grants(grants)
+            .to_jwt()
+            .map_err(|e| Error::Internal(format!("cannot sign an API token: {e}")))
+    }
+
+    /// One RoomService call signed by `key`.
+    pub async fn call<Req: Message, Resp: Message + Default>(
+        &self,
+        key: (&str, &str),
+        method: &str,
+        grant: Grant,
+        req: Req,
+    ) -> Result<Resp> {
+        let token = Self::token(key.0, key.1, &grant)?;
+        let url = format!("{}/twirp/livekit.RoomService/{method}", self.base);
+        let unreachable = |reason: String| Error::LiveKitUnreachable {
+            url: self.base.clone(),
+            reason,
+        };
+        let resp = self
+            .http
+            .post(&url)
+            .header("content-type", "application/protobuf")
+            .bearer_auth(token)
+            .body(req.encode_to_vec())
+            .send()
+            .await
+            .map_err(|e| unreachable(describe(&e)))?;
+        let status = resp.status();
+        let is_json = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        let body = resp.bytes().await.map_err(|e| unreachable(describe(&e)))?;
+        if status.is_success() {
+            return Resp::decode(body).map_err(|e| Error::LiveKit {
+                twirp_code: "malformed".into(),
+                msg: format!("undecodable {method} response: {e}"),
+            });
+        }
+        // Twirp errors are JSON; the auth layer answers plain text (facts §2.3, §3.2).
+        #[derive(serde::Deserialize)]
+        struct Twirp {
+            code: String,
+            msg: String,
+        }
+        match serde_json::from_slice::<Twirp>(&body) {
+            Ok(t) if is_json || !t.code.is_empty() => Err(twirp_error(t.code, t.msg)),
+            _ => {
+                let text = String::from_utf8_lossy(&body).trim().to_string();
+                let code = if status.as_u16() == 401 {
+                    "unauthenticated"
+                } else {
+                    "unknown"
+                };
+                Err(twirp_error(
+                    code.into(),
+                    if text.is_empty() {
+                        status.to_string()
+                    } else {
+                        text
+                    },
+                ))
+            }
+        }
+    }
+
+    /// Whether the SFU accepts tokens signed by this key: a cheap ListRooms with a name that
+    /// cannot exist.
+    pub async fn accepts(&self, key: &str, secret: &str) -> Acceptance {
+        let req = proto::ListRoomsRequest {
+            names: vec!["hero-livekit-key-probe".into()],
+        };
+        match self
+            .call::<_, proto::ListRoomsResponse>((key, secret), "ListRooms", Grant::RoomList, req)
+            .await
+        {
+            Ok(_) => Acceptance::Accepted,
+            Err(Error::LiveKit { twirp_code, msg })
+                if twirp_code == "unauthenticated" && msg.contains("invalid API key") =>
+            {
+                Acceptance::NotLoaded
+            }
+            Err(_) => Acceptance::Unknown,
+        }
+    }
+}
+
+fn twirp_error(code: String, msg: String) -> Error {
+    if code == "not_found" {
+        return Error::TwirpNotFound { msg };
+    }
+    Error::LiveKit {
+        twirp_code: code,
+        msg,
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "timed out".into();
+    }
+    let mut cur: &dyn std::error::Error = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    if e.is_connect() {
+        format!("cannot connect: {cur}")
+    } else {
+        cur.to_string()
+    }
+}
