@@ -44,6 +44,23 @@ pub enum Command {
     /// The effective configuration and rendered files (secrets redacted)
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// Live rooms on the SFU
+    #[command(subcommand)]
+    Room(RoomCmd),
+    /// Participants of a room
+    #[command(subcommand)]
+    Participant(ParticipantCmd),
+    /// The audit log of mutating calls, newest first
+    Audit {
+        /// Only this method, e.g. keys.rotate
+        #[arg(long)]
+        method: Option<String>,
+        /// Only entries at or after this RFC 3339 time
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
     /// Call any JSON-RPC method: `hero_livekit rpc token.decode '{"token":"…"}'`
     Rpc {
         method: String,
@@ -91,6 +108,51 @@ pub enum KeysCmd {
         /// Include revoked keys
         #[arg(long)]
         all: bool,
+    },
+    /// Start a zero-downtime rotation: a new key is added to livekit.yaml and becomes active
+    /// once livekit-server (restarted) accepts it
+    Rotate {
+        /// How long the old key stays valid after the new one is active, e.g. 24h
+        #[arg(long, value_parser = humantime::parse_duration)]
+        grace: Option<Duration>,
+    },
+    /// Emergency: remove a key from every file at once
+    Revoke { api_key: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoomCmd {
+    /// List live rooms
+    List,
+    /// Create a room (or get the existing one)
+    Create {
+        name: String,
+        #[arg(long, value_parser = humantime::parse_duration)]
+        empty_timeout: Option<Duration>,
+        #[arg(long, value_parser = humantime::parse_duration)]
+        departure_timeout: Option<Duration>,
+        #[arg(long)]
+        max_participants: Option<u32>,
+        #[arg(long)]
+        metadata: Option<String>,
+    },
+    /// Close a room, disconnecting everyone
+    Delete { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ParticipantCmd {
+    /// List a room's participants
+    List { room: String },
+    /// Disconnect a participant
+    Remove { room: String, identity: String },
+    /// Mute (or with --unmute, unmute) a published track
+    Mute {
+        room: String,
+        identity: String,
+        track_sid: String,
+        #[arg(long)]
+        unmute: bool,
     },
 }
 
@@ -230,6 +292,149 @@ async fn dispatch(cli: &Cli, socket: &std::path::Path) -> Outcome {
                 print_json(&k)
             } else {
                 output::keys(&k)
+            }
+            Ok(true)
+        }
+        Command::Keys(KeysCmd::Rotate { grace }) => {
+            let k = client
+                .call::<KeysRotate>(&KeysRotateParams {
+                    grace_s: grace.map(|g| g.as_secs()),
+                })
+                .await?;
+            if json {
+                print_json(&k)
+            } else {
+                println!(
+                    "{} is pending: restart livekit-server to load it; it becomes active once the SFU accepts it",
+                    k.api_key
+                );
+            }
+            Ok(true)
+        }
+        Command::Keys(KeysCmd::Revoke { api_key }) => {
+            let k = client
+                .call::<KeysRevoke>(&KeyParams {
+                    api_key: api_key.clone(),
+                })
+                .await?;
+            if json {
+                print_json(&k)
+            } else {
+                println!("{} revoked", k.api_key)
+            }
+            Ok(true)
+        }
+        Command::Room(RoomCmd::List) => {
+            let r = client.call::<RoomListM>(&RoomListParams::default()).await?;
+            if json {
+                print_json(&r)
+            } else {
+                output::rooms(&r.rooms)
+            }
+            Ok(true)
+        }
+        Command::Room(RoomCmd::Create {
+            name,
+            empty_timeout,
+            departure_timeout,
+            max_participants,
+            metadata,
+        }) => {
+            let secs = |d: &Option<Duration>| d.map(|d| d.as_secs().min(u32::MAX as u64) as u32);
+            let r = client
+                .call::<RoomCreate>(&RoomCreateParams {
+                    name: name.clone(),
+                    empty_timeout_s: secs(empty_timeout),
+                    departure_timeout_s: secs(departure_timeout),
+                    max_participants: *max_participants,
+                    metadata: metadata.clone(),
+                })
+                .await?;
+            if json {
+                print_json(&r)
+            } else {
+                output::rooms(std::slice::from_ref(&r))
+            }
+            Ok(true)
+        }
+        Command::Room(RoomCmd::Delete { name }) => {
+            client
+                .call::<RoomDelete>(&RoomNameParams { name: name.clone() })
+                .await?;
+            if json {
+                print_json(&Empty {})
+            } else {
+                println!("room {name} deleted")
+            }
+            Ok(true)
+        }
+        Command::Participant(ParticipantCmd::List { room }) => {
+            let p = client
+                .call::<ParticipantListM>(&RoomParams { room: room.clone() })
+                .await?;
+            if json {
+                print_json(&p)
+            } else {
+                output::participants(&p.participants)
+            }
+            Ok(true)
+        }
+        Command::Participant(ParticipantCmd::Remove { room, identity }) => {
+            client
+                .call::<ParticipantRemove>(&ParticipantParams {
+                    room: room.clone(),
+                    identity: identity.clone(),
+                })
+                .await?;
+            if json {
+                print_json(&Empty {})
+            } else {
+                println!("{identity} removed from {room}")
+            }
+            Ok(true)
+        }
+        Command::Participant(ParticipantCmd::Mute {
+            room,
+            identity,
+            track_sid,
+            unmute,
+        }) => {
+            let t = client
+                .call::<ParticipantMuteTrack>(&MuteTrackParams {
+                    room: room.clone(),
+                    identity: identity.clone(),
+                    track_sid: track_sid.clone(),
+                    muted: !unmute,
+                })
+                .await?;
+            if json {
+                print_json(&t)
+            } else {
+                println!(
+                    "{} {} ({})",
+                    t.track.sid,
+                    if t.track.muted { "muted" } else { "unmuted" },
+                    t.track.name
+                );
+            }
+            Ok(true)
+        }
+        Command::Audit {
+            method,
+            since,
+            limit,
+        } => {
+            let a = client
+                .call::<AuditListM>(&AuditListParams {
+                    since: since.clone(),
+                    method: method.clone(),
+                    limit: Some(*limit),
+                })
+                .await?;
+            if json {
+                print_json(&a)
+            } else {
+                output::audit(&a.entries)
             }
             Ok(true)
         }

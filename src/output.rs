@@ -160,3 +160,96 @@ pub fn token_decoded(d: &TokenDecoded) {
         }
     }
 }
+
+pub fn rooms(rooms: &[Room]) {
+    if rooms.is_empty() {
+        println!("no rooms (create one with `hero_livekit room create NAME`)");
+        return;
+    }
+    let rows = rooms
+        .iter()
+        .map(|r| {
+            vec![
+                r.name.clone(),
+                r.sid.clone(),
+                r.num_participants.to_string(),
+                r.num_publishers.to_string(),
+                r.created_at.clone(),
+                if r.max_participants == 0 {
+                    "-".into()
+                } else {
+                    r.max_participants.to_string()
+                },
+            ]
+        })
+        .collect::<Vec<_>>();
+    table(
+        &[
+            "name",
+            "sid",
+            "participants",
+            "publishers",
+            "created",
+            "max",
+        ],
+        &rows,
+    );
+}
+
+pub fn participants(ps: &[Participant]) {
+    if ps.is_empty() {
+        println!("no participants");
+        return;
+    }
+    let rows = ps
+        .iter()
+        .map(|p| {
+            let tracks = p
+                .tracks
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{}:{}{}",
+                        t.sid,
+                        t.source,
+                        if t.muted { " (muted)" } else { "" }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            vec![
+                p.identity.clone(),
+                p.sid.clone(),
+                p.name.clone(),
+                p.state.clone(),
+                p.joined_at.clone(),
+                tracks,
+            ]
+        })
+        .collect::<Vec<_>>();
+    table(
+        &["identity", "sid", "name", "state", "joined", "tracks"],
+        &rows,
+    );
+}
+
+pub fn audit(entries: &[AuditEntry]) {
+    if entries.is_empty() {
+        println!("no audit entries");
+        return;
+    }
+    let rows = entries
+        .iter()
+        .map(|e| {
+            vec![
+                e.at.clone(),
+                e.method.clone(),
+                e.peer.uid.map_or("-".into(), |u| u.to_string()),
+                e.peer.pid.map_or("-".into(), |p| p.to_string()),
+                e.outcome.clone(),
+                e.params.to_string(),
+            ]
+        })
+        .collect::<Vec<_>>();
+    table(&["at", "method", "uid", "pid", "outcome", "params"], &rows);
+}

@@ -1,0 +1,3 @@
+//! End-to-end tests across crates: the operator CLI against a real control plane.
+
+mod cli;
