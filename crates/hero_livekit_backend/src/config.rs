@@ -58,7 +58,7 @@ pub struct Settings {
 }
 
 /// Everything `run` needs. Tests build it directly with short intervals.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     pub env_file: PathBuf,
     /// `LK_BACKEND_*` overrides (name without prefix → value), re-applied on every reload.
@@ -70,6 +70,20 @@ pub struct Config {
     pub reload_interval: Duration,
     /// How often old events are pruned.
     pub prune_interval: Duration,
+}
+
+/// Override values may be secrets: only their names are shown.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("env_file", &self.env_file)
+            .field("overrides", &self.overrides.keys().collect::<Vec<_>>())
+            .field("settings", &self.settings)
+            .field("request_timeout", &self.request_timeout)
+            .field("reload_interval", &self.reload_interval)
+            .field("prune_interval", &self.prune_interval)
+            .finish()
+    }
 }
 
 impl Config {
@@ -223,6 +237,20 @@ mod tests {
         assert_eq!(s.env.port, 9000);
         assert_eq!(s.env.livekit_api_key, "APIkey");
         assert_eq!(s.event_retention_days, 30);
+        let secret_override = overrides_from(vec![(
+            "LK_BACKEND_LIVEKIT_API_SECRET".to_string(),
+            "hunter2-hunter2".to_string(),
+        )]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("backend.env");
+        std::fs::write(&path, &text).unwrap();
+        let config = Config::from_file(path, secret_override).unwrap();
+        let dbg = format!("{config:?}");
+        assert!(
+            dbg.contains("LIVEKIT_API_SECRET") && !dbg.contains("hunter2"),
+            "{dbg}"
+        );
+        assert!(!dbg.contains(&"secret".repeat(8)), "{dbg}");
     }
 
     #[test]

@@ -40,12 +40,13 @@ pub async fn run(
     let pool = db::connect(Path::new(&db_path)).await?;
     let (writer, writer_task) = Writer::spawn(pool.clone());
     let settings = Arc::new(ArcSwap::from_pointee(config.settings.clone()));
-    let state = AppState {
+    let metrics = Arc::new(Metrics::default());
+    let state = AppState::new(state::Inner {
         settings: settings.clone(),
         pool: pool.clone(),
         writer,
-        metrics: Arc::new(Metrics::default()),
-    };
+        metrics: metrics.clone(),
+    });
     let reload = reload::spawn(
         config.env_file.clone(),
         config.overrides.clone(),
@@ -61,12 +62,8 @@ pub async fn run(
         config.settings.env.livekit_api_key,
     );
     tracing::info!(%addr, "lk-backend ready");
-    serve::serve(
-        listener,
-        routes::app(state, config.request_timeout),
-        shutdown,
-    )
-    .await;
+    let app = routes::app(state);
+    serve::serve(listener, app, metrics, config.request_timeout, shutdown).await;
     reload.abort();
     pruner.abort();
     // Every writer handle went with the connections; the writer commits what is queued, then

@@ -1,22 +1,33 @@
 //! The accept loop. axum's `serve` gives no header-read timeout, so a client that trickles its
 //! headers would hold a connection forever; hyper's own builder with a timer bounds it.
 
+use std::convert::Infallible;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+
+use crate::metrics::Metrics;
 
 /// How long a client may take to send its request headers.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long in-flight requests may finish after shutdown is asked.
 const DRAIN: Duration = Duration::from_secs(10);
 
-pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()>) {
+/// Serves `app`; every request is timed, counted and bounded by `request_timeout` here, at the
+/// outermost level, rather than by a router layer that would box the inner service per request.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    metrics: Arc<Metrics>,
+    request_timeout: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
     builder
@@ -37,8 +48,17 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let conn =
-            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let (app, metrics) = (app.clone(), metrics.clone());
+        let service = hyper::service::service_fn(move |req| {
+            let (app, metrics) = (app.clone(), metrics.clone());
+            async move {
+                let req = req.map(axum::body::Body::new);
+                Ok::<_, Infallible>(
+                    crate::routes::observe(app, &metrics, request_timeout, req).await,
+                )
+            }
+        });
+        let conn = builder.serve_connection(TokioIo::new(stream), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {

@@ -1,5 +1,6 @@
-//! Shared state: cheap handles, cloned into every request.
+//! Shared state: one `Arc`, so the per-request clone is a single atomic increment.
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -10,11 +11,26 @@ use crate::db::Writer;
 use crate::metrics::Metrics;
 
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
     /// The current settings; swapped whole when backend.env changes, so a request sees either
     /// the old or the new file, never a mix.
     pub settings: Arc<ArcSwap<Settings>>,
     pub pool: SqlitePool,
     pub writer: Writer,
     pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(inner: Inner) -> Self {
+        AppState(Arc::new(inner))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
 }

@@ -1,40 +1,46 @@
 //! CORS for the token endpoint, driven by the live `CORS_ALLOWED_ORIGINS` (so a reload
-//! applies at once). Origins not listed get no `Access-Control-*` header at all.
+//! applies at once). Origins not listed get no `Access-Control-*` header at all. Applied by
+//! the handlers themselves rather than a layer, which would cost a boxed clone per request.
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::state::AppState;
+use crate::config::Settings;
 
-pub async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let origin = req.headers().get(header::ORIGIN).cloned();
-    let allowed = origin
-        .as_ref()
-        .and_then(|o| o.to_str().ok())
-        .is_some_and(|o| {
-            state
-                .settings
-                .load()
-                .env
-                .cors_allowed_origins
-                .iter()
-                .any(|a| a == "*" || a == o)
-        });
-    let preflight = req.method() == Method::OPTIONS
-        && req
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-    let mut resp = if preflight {
-        StatusCode::NO_CONTENT.into_response()
-    } else {
-        next.run(req).await
-    };
+/// Whether `method` + `headers` make a CORS preflight.
+pub fn is_preflight(method: &Method, headers: &HeaderMap) -> bool {
+    method == Method::OPTIONS && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+}
+
+/// The answer to a preflight (204), with CORS headers only for an allowed origin.
+pub fn preflight(settings: &Settings, headers: &HeaderMap) -> Response {
+    decorate(
+        settings,
+        headers,
+        true,
+        StatusCode::NO_CONTENT.into_response(),
+    )
+}
+
+/// Adds the CORS headers an allowed origin needs to `resp`.
+pub fn decorate(
+    settings: &Settings,
+    headers: &HeaderMap,
+    preflight: bool,
+    mut resp: Response,
+) -> Response {
+    let origin = headers.get(header::ORIGIN);
+    let allowed = origin.and_then(|o| o.to_str().ok()).is_some_and(|o| {
+        settings
+            .env
+            .cors_allowed_origins
+            .iter()
+            .any(|a| a == "*" || a == o)
+    });
     let h = resp.headers_mut();
     h.append(header::VARY, HeaderValue::from_static("Origin"));
     if let (true, Some(origin)) = (allowed, origin) {
-        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
         if preflight {
             h.insert(
                 header::ACCESS_CONTROL_ALLOW_METHODS,

@@ -6,18 +6,17 @@ mod health;
 mod token;
 mod webhook;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use subtle::ConstantTimeEq;
+use tower::ServiceExt;
 
 use crate::error::{Error, Result};
 use crate::metrics::{Metrics, route_label};
@@ -26,14 +25,7 @@ use crate::state::AppState;
 /// Largest request body accepted (webhooks and token requests); larger gets 413.
 pub const MAX_BODY: usize = 1024 * 1024;
 
-pub fn app(state: AppState, request_timeout: Duration) -> Router {
-    let token = Router::new()
-        .route("/api/token", post(token::create).options(token::options))
-        .route_layer(from_fn_with_state(state.clone(), cors::cors));
-    let observe_state = Observe {
-        metrics: state.metrics.clone(),
-        timeout: request_timeout,
-    };
+pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
@@ -41,34 +33,28 @@ pub fn app(state: AppState, request_timeout: Duration) -> Router {
         .route("/webhook", post(webhook::receive))
         .route("/api/events", get(events::list))
         .route("/api/sessions", get(events::sessions))
-        .merge(token)
+        .route("/api/token", post(token::create).options(token::options))
         .fallback(|| async { Error::NotFound })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(from_fn_with_state(observe_state, observe))
         .with_state(state)
 }
 
-#[derive(Clone)]
-struct Observe {
-    metrics: Arc<Metrics>,
-    timeout: Duration,
-}
-
-/// Counts and times every request, and bounds how long one may take (a slow client cannot
-/// hold a handler forever). A timed-out webhook answers 503 so LiveKit retries it.
-async fn observe(State(o): State<Observe>, req: Request, next: Next) -> Response {
+/// Runs one request through `app`: counts and times it, and bounds how long it may take (a
+/// slow client cannot hold a handler forever). A timed-out webhook answers 503 so LiveKit
+/// retries it.
+pub async fn observe(app: Router, metrics: &Metrics, timeout: Duration, req: Request) -> Response {
     let route = route_label(req.uri().path());
     let start = Instant::now();
-    let resp = match tokio::time::timeout(o.timeout, next.run(req)).await {
-        Ok(r) => r,
+    let resp = match tokio::time::timeout(timeout, app.oneshot(req)).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(never)) => match never {},
         Err(_) => Error::Timeout {
             retryable: route == "/webhook",
         }
         .into_response(),
     };
-    o.metrics
-        .observe(route, resp.status().as_u16(), start.elapsed());
+    metrics.observe(route, resp.status().as_u16(), start.elapsed());
     resp
 }
 

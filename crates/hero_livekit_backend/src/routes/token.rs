@@ -6,10 +6,11 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::{authorize, body_or_error};
+use super::{authorize, body_or_error, cors};
+use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::token::{Signer, TokenRequest, TokenResponse};
@@ -18,11 +19,22 @@ pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: std::result::Result<Bytes, BytesRejection>,
-) -> Result<Response> {
+) -> Response {
     let settings = state.settings.load();
+    // Errors carry the CORS headers too, so a browser app can read why it failed.
+    let resp = mint(&state, &settings, &headers, body).into_response();
+    cors::decorate(&settings, &headers, false, resp)
+}
+
+fn mint(
+    state: &AppState,
+    settings: &Settings,
+    headers: &HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Response> {
     let env = &settings.env;
     authorize(
-        &headers,
+        headers,
         &[&env.token_endpoint_token, &env.backend_api_token],
     )?;
     let body = body_or_error(body)?;
@@ -30,7 +42,7 @@ pub async fn create(
     let request = if body.iter().all(u8::is_ascii_whitespace) {
         TokenRequest::default()
     } else {
-        if !is_json(&headers) {
+        if !is_json(headers) {
             return Err(Error::UnsupportedMediaType);
         }
         serde_json::from_slice::<TokenRequest>(&body)
@@ -50,8 +62,15 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(resp)).into_response())
 }
 
-/// An OPTIONS that is not a CORS preflight (those are answered by the CORS layer).
-pub async fn options() -> Response {
+/// A CORS preflight, or a plain OPTIONS.
+pub async fn options(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    if cors::is_preflight(&method, &headers) {
+        return cors::preflight(&state.settings.load(), &headers);
+    }
     (StatusCode::NO_CONTENT, [(header::ALLOW, "POST, OPTIONS")]).into_response()
 }
 
