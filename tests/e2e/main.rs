@@ -1,3 +1,4 @@
 //! End-to-end tests across crates: the operator CLI against a real control plane.
 
 mod cli;
+mod manifests;
