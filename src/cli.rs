@@ -24,6 +24,9 @@ pub struct Cli {
     /// The control plane's socket [default: ~/hero/var/sockets/hero_livekit_server/rpc.sock]
     #[arg(long, env = "HERO_LIVEKIT_SOCKET", global = true)]
     pub socket: Option<PathBuf>,
+    /// The state directory (for doctor and backup) [default: ~/hero/var/hero_livekit]
+    #[arg(long, env = "HERO_LIVEKIT_HOME", global = true)]
+    pub home: Option<PathBuf>,
     /// Print JSON (the RPC result) instead of text
     #[arg(long, global = true)]
     pub json: bool,
@@ -60,6 +63,20 @@ pub enum Command {
         since: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: u32,
+    },
+    /// Install and inspect the livekit-server binary
+    #[command(subcommand)]
+    Sfu(SfuCmd),
+    /// Check the deployment and print what to fix, one line each
+    Doctor {
+        /// Where livekit-server is installed [default: ~/hero/bin, then PATH]
+        #[arg(long)]
+        bin_dir: Option<PathBuf>,
+    },
+    /// Consistent online copy of server.db (it holds the secrets: written 0600)
+    Backup {
+        /// Destination [default: <home>/backups/server-<time>.db]
+        path: Option<PathBuf>,
     },
     /// Call any JSON-RPC method: `hero_livekit rpc token.decode '{"token":"…"}'`
     Rpc {
@@ -118,6 +135,30 @@ pub enum KeysCmd {
     },
     /// Emergency: remove a key from every file at once
     Revoke { api_key: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SfuCmd {
+    /// Download LiveKit's release for this machine, verify its SHA-256 and install
+    /// livekit-server into the bin dir
+    Install {
+        /// Release version, e.g. 1.9.0 [default: latest]
+        #[arg(long)]
+        version: Option<String>,
+        /// Where to put livekit-server [default: ~/hero/bin]
+        #[arg(long)]
+        bin_dir: Option<PathBuf>,
+        /// Install from a mirror URL or a local archive instead
+        #[arg(long)]
+        from: Option<String>,
+        /// Expected SHA-256 of the archive (else read from checksums.txt beside it)
+        #[arg(long, requires = "from")]
+        sha256: Option<String>,
+    },
+}
+
+fn hero_bin() -> PathBuf {
+    paths::expand_tilde(std::path::Path::new("~/hero/bin"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -201,7 +242,16 @@ pub async fn run(cli: Cli) -> ExitCode {
         .clone()
         .map(|p| paths::expand_tilde(&p))
         .unwrap_or_else(paths::default_socket);
-    match dispatch(&cli, &socket).await {
+    let home = cli
+        .home
+        .clone()
+        .map(|p| paths::expand_tilde(&p))
+        .unwrap_or_else(paths::default_home);
+    let result = match local(&cli, &home, &socket).await {
+        Some(r) => r,
+        None => dispatch(&cli, &socket).await,
+    };
+    match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(Failure::Rpc(m)) => {
@@ -217,6 +267,67 @@ pub async fn run(cli: Cli) -> ExitCode {
             ExitCode::from(3)
         }
     }
+}
+
+/// Commands that work on files and binaries rather than through the socket.
+async fn local(cli: &Cli, home: &std::path::Path, socket: &std::path::Path) -> Option<Outcome> {
+    Some(match &cli.command {
+        Command::Sfu(SfuCmd::Install {
+            version,
+            bin_dir,
+            from,
+            sha256,
+        }) => {
+            let bin_dir = bin_dir.clone().unwrap_or_else(hero_bin);
+            let source = match from {
+                Some(location) => crate::sfu::Source::From {
+                    location: location.clone(),
+                    sha256: sha256.clone(),
+                },
+                None => crate::sfu::Source::Release {
+                    version: version.clone(),
+                },
+            };
+            let installed =
+                tokio::task::spawn_blocking(move || crate::sfu::install(source, &bin_dir))
+                    .await
+                    .expect("install task");
+            match installed {
+                Ok(path) => {
+                    let version = crate::inspect::version(&path)
+                        .unwrap_or_else(|e| format!("version unknown: {e}"));
+                    println!("installed {} ({version})", path.display());
+                    Ok(true)
+                }
+                Err(e) => Err(Failure::Rpc(format!("{e:#}"))),
+            }
+        }
+        Command::Doctor { bin_dir } => {
+            let dirs = vec![bin_dir.clone().unwrap_or_else(hero_bin)];
+            let checks = crate::doctor::run(home, socket, &dirs);
+            let mut healthy = true;
+            for c in &checks {
+                let tag = match c.level {
+                    crate::doctor::Level::Ok => "ok  ",
+                    crate::doctor::Level::Warn => "warn",
+                    crate::doctor::Level::Fail => {
+                        healthy = false;
+                        "FAIL"
+                    }
+                };
+                println!("{tag}  {}", c.text);
+            }
+            Ok(healthy)
+        }
+        Command::Backup { path } => match crate::backup::backup(home, path.clone()).await {
+            Ok(dest) => {
+                println!("{}", dest.display());
+                Ok(true)
+            }
+            Err(e) => Err(Failure::Rpc(format!("{e:#}"))),
+        },
+        _ => return None,
+    })
 }
 
 async fn dispatch(cli: &Cli, socket: &std::path::Path) -> Outcome {
@@ -453,6 +564,9 @@ async fn dispatch(cli: &Cli, socket: &std::path::Path) -> Outcome {
                 );
             }
             Ok(true)
+        }
+        Command::Sfu(_) | Command::Doctor { .. } | Command::Backup { .. } => {
+            unreachable!("handled by local()")
         }
         Command::Rpc { method, params } => {
             let params: serde_json::Value = match params {

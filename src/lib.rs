@@ -1,5 +1,9 @@
 //! `hero_livekit`: the operator CLI, a client of the control plane's rpc.sock (like `lk` for
 //! LiveKit).
 
+pub mod backup;
 pub mod cli;
+pub mod doctor;
+pub mod inspect;
 mod output;
+pub mod sfu;
