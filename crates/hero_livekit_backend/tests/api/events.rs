@@ -209,3 +209,47 @@ async fn health_ready_and_metrics() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn events_older_than_the_retention_are_pruned() {
+    let app = spawn_app_with(|c| {
+        c.prune_interval = std::time::Duration::from_millis(100);
+        c.settings.event_retention_days = 7;
+    })
+    .await;
+    let now = hero_livekit_api::timefmt::now_unix();
+    let body = event_body("room_started", "EV_fresh", "r", None, now);
+    assert_eq!(
+        app.signed_webhook(&body, KEY_A, SECRET_A).await.status(),
+        200
+    );
+    // An event received 8 days ago, as if stored back then.
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.env.sqlite_path))
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO events (event_id, event, room_name, created_at, received_at, signing_key, body)
+         VALUES ('EV_old', 'room_started', 'r', ?1, ?1, 'APIk', '{}')",
+    )
+    .bind(now - 8 * 86_400)
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let mut ids = vec![];
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let v = app.events("").await;
+        ids = v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].clone())
+            .collect();
+        if ids.len() == 1 {
+            break;
+        }
+    }
+    assert_eq!(ids, vec!["EV_fresh"]);
+    app.stop().await;
+}
