@@ -1,0 +1,166 @@
+//! The HTTP surface: auth middleware on every path (as LK wires it), `GET /` health, the Twirp
+//! RoomService, and Go's plain 404 for everything else.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::Shared;
+use crate::auth::{self, Claims};
+use crate::room_service;
+use crate::twirp::{Encoding, TwirpError};
+
+const ROOM_SERVICE: &str = "/twirp/livekit.RoomService/";
+/// Other Twirp services exist on a real server but need Redis plus external workers.
+const REDIS_SERVICES: &[(&str, &str)] = &[
+    ("/twirp/livekit.Egress/", "egress"),
+    ("/twirp/livekit.Ingress/", "ingress"),
+    ("/twirp/livekit.SIP/", "sip"),
+    ("/twirp/livekit.AgentDispatchService/", "agent dispatch"),
+];
+
+pub fn app(shared: Arc<Shared>) -> Router {
+    Router::new().fallback(handle).with_state(shared)
+}
+
+/// Plain-text body without trailing newline, as LK's `HandleError` writes it.
+fn plain(status: StatusCode, body: impl Into<String>) -> Response {
+    let mut r = (status, body.into()).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    // LK collapses a leading `//`.
+    let mut path = parts.uri.path().to_string();
+    while path.starts_with("//") {
+        path.remove(0);
+    }
+
+    // Auth middleware: runs before routing, on every path.
+    let header = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    let claims: Option<Claims> = match auth::extract_token(header, parts.uri.query()) {
+        Err(e) => return plain(StatusCode::UNAUTHORIZED, e.to_string()),
+        Ok(None) => None,
+        Ok(Some(token)) => match auth::verify(&token, &shared.config.keys, crate::now_f64()) {
+            Ok(c) => Some(c),
+            Err(e) => return plain(StatusCode::UNAUTHORIZED, e.to_string()),
+        },
+    };
+
+    if path == "/" {
+        return if shared.ready.load(Ordering::SeqCst) {
+            plain(StatusCode::OK, "OK")
+        } else {
+            plain(
+                StatusCode::NOT_ACCEPTABLE,
+                format!("Not Ready\nNode Updated At {}", shared.started_at),
+            )
+        };
+    }
+
+    if let Some(method) = path.strip_prefix(ROOM_SERVICE) {
+        let method = method.to_string();
+        let ct = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        shared.log_request(&method, &ct);
+        return match twirp(
+            &shared,
+            &parts.method,
+            &path,
+            &method,
+            &ct,
+            claims.as_ref(),
+            &parts.headers,
+            body,
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(e) => e.into_response(),
+        };
+    }
+
+    if let Some((_, what)) = REDIS_SERVICES.iter().find(|(p, _)| path.starts_with(p)) {
+        return TwirpError::new("internal", format!("{what} not connected (redis required)"))
+            .into_response();
+    }
+
+    // Go's http.NotFound.
+    plain(StatusCode::NOT_FOUND, "404 page not found\n")
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn twirp(
+    shared: &Shared,
+    http_method: &Method,
+    path: &str,
+    method: &str,
+    ct: &str,
+    claims: Option<&Claims>,
+    headers: &axum::http::HeaderMap,
+    body: Body,
+) -> Result<Response, TwirpError> {
+    // Order as in Twirp's generated ServeHTTP: HTTP method, then route, then Content-Type.
+    if http_method != Method::POST {
+        return Err(TwirpError::bad_route(
+            format!(
+                "unsupported method {:?} (only POST is allowed)",
+                http_method.as_str()
+            ),
+            http_method.as_str(),
+            path,
+        ));
+    }
+    if !room_service::METHODS.contains(&method) {
+        return Err(TwirpError::bad_route(
+            format!("no handler for path {path:?}"),
+            http_method.as_str(),
+            path,
+        ));
+    }
+    let Some(enc) = Encoding::from_content_type(ct) else {
+        return Err(TwirpError::bad_route(
+            format!("unexpected Content-Type: {ct:?}"),
+            http_method.as_str(),
+            path,
+        ));
+    };
+
+    // LK's RequestBodyLimiter refuses an announced oversize body with a plain 413; a body that
+    // only turns out too large while reading fails to decode (malformed).
+    let limit = shared.config.limits.max_api_request_body_size;
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if announced.is_some_and(|n| n > limit) {
+        return Ok(plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request body too large",
+        ));
+    }
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        TwirpError::malformed(match enc {
+            Encoding::Json => "the json request could not be decoded",
+            Encoding::Protobuf => "failed to read request body",
+        })
+    })?;
+    room_service::call(shared, method, claims, enc, &bytes)
+}

@@ -1,0 +1,271 @@
+//! In-memory rooms and participants, kept as the protocol's own messages so both encodings are
+//! produced from one source. Per instance: a "restart" (stop + start) begins empty, like a
+//! single-node livekit-server without Redis.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use livekit_protocol as proto;
+use proto::participant_info::{Kind as ParticipantKind, State as ParticipantState};
+
+use crate::config::Config;
+
+/// What a test client publishes when it "joins" (see `StandIn::join`).
+#[derive(Debug, Clone)]
+pub struct TrackSpec {
+    pub kind: TrackKind,
+    pub source: Source,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrackKind {
+    Audio,
+    Video,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Unknown,
+    Camera,
+    Microphone,
+    ScreenShare,
+    ScreenShareAudio,
+}
+
+impl From<Source> for proto::TrackSource {
+    fn from(s: Source) -> Self {
+        match s {
+            Source::Unknown => proto::TrackSource::Unknown,
+            Source::Camera => proto::TrackSource::Camera,
+            Source::Microphone => proto::TrackSource::Microphone,
+            Source::ScreenShare => proto::TrackSource::ScreenShare,
+            Source::ScreenShareAudio => proto::TrackSource::ScreenShareAudio,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataKind {
+    Reliable,
+    Lossy,
+}
+
+/// One SendData call as the room received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentData {
+    pub payload: Vec<u8>,
+    pub kind: DataKind,
+    pub topic: Option<String>,
+    pub destination_identities: Vec<String>,
+    pub nonce: Vec<u8>,
+}
+
+#[derive(Debug)]
+pub struct RoomEntry {
+    pub room: proto::Room,
+    /// In join order, like the server's participant list.
+    pub participants: Vec<proto::ParticipantInfo>,
+    created: Instant,
+    /// When the last participant left; None while someone is in or nobody ever joined.
+    emptied: Option<Instant>,
+    ever_joined: bool,
+}
+
+impl RoomEntry {
+    /// Room as the API reports it: live counters filled in.
+    pub fn snapshot(&self) -> proto::Room {
+        let mut r = self.room.clone();
+        r.num_participants = self.participants.len() as u32;
+        r.num_publishers = self.participants.iter().filter(|p| p.is_publisher).count() as u32;
+        r
+    }
+
+    pub fn participant_mut(&mut self, identity: &str) -> Option<&mut proto::ParticipantInfo> {
+        self.participants
+            .iter_mut()
+            .find(|p| p.identity == identity)
+    }
+
+    pub fn remove_participant(&mut self, identity: &str) -> bool {
+        let before = self.participants.len();
+        self.participants.retain(|p| p.identity != identity);
+        let removed = self.participants.len() != before;
+        if removed && self.participants.is_empty() {
+            self.emptied = Some(Instant::now());
+        }
+        removed
+    }
+
+    /// The server closes a room nobody joined after `empty_timeout`, and an abandoned one
+    /// `departure_timeout` after the last participant left.
+    fn expired(&self, now: Instant) -> bool {
+        if !self.participants.is_empty() {
+            return false;
+        }
+        let (since, secs) = match (self.ever_joined, self.emptied) {
+            (true, Some(t)) => (t, self.room.departure_timeout),
+            (true, None) => return false,
+            (false, _) => (self.created, self.room.empty_timeout),
+        };
+        now.duration_since(since) >= Duration::from_secs(u64::from(secs))
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct State {
+    rooms: BTreeMap<String, RoomEntry>,
+    /// Kept apart from rooms so a test can still read what was sent after a room closed.
+    pub data: BTreeMap<String, Vec<SentData>>,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum JoinError {
+    #[error("requested room does not exist")]
+    NoRoom,
+    #[error("room is full")]
+    Full,
+}
+
+pub fn unix_now() -> (i64, i64) {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    (d.as_secs() as i64, d.as_millis() as i64)
+}
+
+/// LiveKit ids: a prefix plus 12 base57 characters (shortuuid alphabet).
+pub fn new_id(prefix: &str) -> String {
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+    let mut buf = [0u8; 12];
+    getrandom::fill(&mut buf).expect("OS random source");
+    let tail: String = buf
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect();
+    format!("{prefix}{tail}")
+}
+
+impl State {
+    /// Drops rooms whose timeout ran out. Called before every read, so expiry is lazy but
+    /// never visible to a client.
+    pub fn purge(&mut self) {
+        let now = Instant::now();
+        self.rooms.retain(|_, r| !r.expired(now));
+    }
+
+    pub fn room(&mut self, name: &str) -> Option<&mut RoomEntry> {
+        self.purge();
+        self.rooms.get_mut(name)
+    }
+
+    pub fn rooms(&mut self) -> impl Iterator<Item = &RoomEntry> {
+        self.purge();
+        self.rooms.values()
+    }
+
+    pub fn delete_room(&mut self, name: &str) -> bool {
+        self.purge();
+        self.rooms.remove(name).is_some()
+    }
+
+    /// Get-or-create: an existing room is returned unchanged, whatever the request says.
+    pub fn get_or_create(&mut self, req: &proto::CreateRoomRequest, cfg: &Config) -> proto::Room {
+        self.purge();
+        let entry = self.rooms.entry(req.name.clone()).or_insert_with(|| {
+            let (secs, ms) = unix_now();
+            let or = |v: u32, d: u32| if v == 0 { d } else { v };
+            RoomEntry {
+                room: proto::Room {
+                    sid: new_id("RM_"),
+                    name: req.name.clone(),
+                    empty_timeout: or(req.empty_timeout, cfg.room.empty_timeout),
+                    departure_timeout: or(req.departure_timeout, cfg.room.departure_timeout),
+                    max_participants: or(req.max_participants, cfg.room.max_participants),
+                    creation_time: secs,
+                    creation_time_ms: ms,
+                    metadata: req.metadata.clone(),
+                    ..Default::default()
+                },
+                participants: Vec::new(),
+                created: Instant::now(),
+                emptied: None,
+                ever_joined: false,
+            }
+        });
+        entry.snapshot()
+    }
+
+    /// A client joining: the room is auto-created when the config allows it; a second join with
+    /// the same identity replaces the first (the server disconnects the old session).
+    pub fn join(
+        &mut self,
+        cfg: &Config,
+        room: &str,
+        identity: &str,
+        name: &str,
+        tracks: &[TrackSpec],
+    ) -> Result<String, JoinError> {
+        self.purge();
+        if !self.rooms.contains_key(room) {
+            if !cfg.room.auto_create {
+                return Err(JoinError::NoRoom);
+            }
+            self.get_or_create(
+                &proto::CreateRoomRequest {
+                    name: room.to_string(),
+                    ..Default::default()
+                },
+                cfg,
+            );
+        }
+        let entry = self.rooms.get_mut(room).expect("room exists");
+        entry.participants.retain(|p| p.identity != identity);
+        let max = entry.room.max_participants;
+        if max > 0 && entry.participants.len() as u32 >= max {
+            return Err(JoinError::Full);
+        }
+        let (secs, ms) = unix_now();
+        let sid = new_id("PA_");
+        let tracks: Vec<proto::TrackInfo> = tracks
+            .iter()
+            .map(|t| {
+                let (ty, mime, w, h) = match t.kind {
+                    TrackKind::Audio => (proto::TrackType::Audio, "audio/opus", 0, 0),
+                    TrackKind::Video => (proto::TrackType::Video, "video/VP8", 1280, 720),
+                };
+                proto::TrackInfo {
+                    sid: new_id("TR_"),
+                    r#type: ty as i32,
+                    name: t.name.clone(),
+                    width: w,
+                    height: h,
+                    source: proto::TrackSource::from(t.source) as i32,
+                    mime_type: mime.to_string(),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        entry.participants.push(proto::ParticipantInfo {
+            sid: sid.clone(),
+            identity: identity.to_string(),
+            state: ParticipantState::Active as i32,
+            is_publisher: !tracks.is_empty(),
+            tracks,
+            joined_at: secs,
+            joined_at_ms: ms,
+            name: name.to_string(),
+            permission: Some(proto::ParticipantPermission {
+                can_subscribe: true,
+                can_publish: true,
+                can_publish_data: true,
+                ..Default::default()
+            }),
+            kind: ParticipantKind::Standard as i32,
+            ..Default::default()
+        });
+        entry.ever_joined = true;
+        entry.emptied = None;
+        Ok(sid)
+    }
+}

@@ -1,0 +1,6 @@
+//! Integration tests: the stand-in must refuse what livekit-server refuses, in LiveKit's exact
+//! shapes, and speak both Twirp encodings the way the real server does.
+
+mod helpers;
+mod protobuf;
+mod strictness;
