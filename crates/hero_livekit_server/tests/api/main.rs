@@ -3,5 +3,6 @@
 
 mod boot;
 mod helpers;
+mod livekit;
 mod rpc;
 mod tokens;
