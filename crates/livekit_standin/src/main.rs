@@ -27,12 +27,14 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    // Handlers first: a supervisor may send SIGTERM the moment it reads the ready line.
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
     let standin = StandIn::start(&cli.config, cli.port).await?;
     println!("livekit-standin ready on {}", standin.url());
-    let mut term = signal(SignalKind::terminate())?;
     tokio::select! {
         _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
+        _ = int.recv() => {}
     }
     standin.stop().await;
     Ok(())

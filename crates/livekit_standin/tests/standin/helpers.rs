@@ -113,3 +113,37 @@ impl TestApp {
 pub fn parse(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }
+
+/// A file copied verbatim from /work/shared/test-vectors (LiveKit's own encodings).
+pub fn vector(name: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/vectors")
+        .join(name);
+    parse(&std::fs::read_to_string(path).unwrap())
+}
+
+impl TestApp {
+    /// Raw request for transport-level checks: returns (status, content-type, body).
+    pub async fn raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, String, String) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.standin.url()));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.body(body.to_string()).send().await.unwrap();
+        let status = resp.status().as_u16();
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (status, ct, resp.text().await.unwrap())
+    }
+}
