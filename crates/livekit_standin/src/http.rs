@@ -46,6 +46,17 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         path.remove(0);
     }
 
+    let ct = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    // Logged before auth, so tests can also see calls the middleware refused.
+    if let Some(method) = path.strip_prefix(ROOM_SERVICE) {
+        shared.log_request(method, &ct);
+    }
+
     // Auth middleware: runs before routing, on every path.
     let header = parts
         .headers
@@ -73,13 +84,6 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
 
     if let Some(method) = path.strip_prefix(ROOM_SERVICE) {
         let method = method.to_string();
-        let ct = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        shared.log_request(&method, &ct);
         return match twirp(
             &shared,
             &parts.method,

@@ -149,9 +149,25 @@ where
                     ));
                 }
             };
-            serde_json::from_value(value)
+            serde_json::from_value(strip_nulls(value))
                 .map_err(|_| TwirpError::malformed("the json request could not be decoded"))
         }
+    }
+}
+
+/// protojson reads `null` as "field unset"; pbjson refuses it for scalars. Dropping null members
+/// makes both agree (RoomService requests have no `google.protobuf.Value` fields, where null
+/// would mean something).
+fn strip_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, strip_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(strip_nulls).collect()),
+        other => other,
     }
 }
 

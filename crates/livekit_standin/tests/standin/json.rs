@@ -108,6 +108,20 @@ async fn requests_accept_camel_case_string_int64_and_unknown_fields() {
         ),
         (json!(42), json!(7), json!(3))
     );
+    // null means unset, as in protojson.
+    let (s, b) = app
+        .call_json(
+            "CreateRoom",
+            Some(&creator()),
+            &json!({"name": "n", "metadata": null, "egress": null}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    // A JSON value that is not an object is malformed.
+    let (s, b) = app
+        .call_json("CreateRoom", Some(&creator()), &json!([1]))
+        .await;
+    assert_eq!((s, parse(&b)["code"].clone()), (400, json!("malformed")));
     // int64 as number and as string.
     app.standin.join("c", "alice", "", &[]);
     for ts in [json!(1), json!("1")] {

@@ -214,5 +214,8 @@ async fn room_client_with_unknown_key_is_refused() {
     // The plain-text 401 is not Twirp JSON; the SDK surfaces a decode error, as against the
     // real server (facts §3.2).
     assert!(rc.list_rooms(vec![]).await.is_err());
-    assert!(app.standin.requests().is_empty() || app.standin.requests().len() == 1);
+    assert_eq!(
+        app.standin.requests(),
+        [("ListRooms".to_string(), "application/protobuf".to_string())]
+    );
 }
