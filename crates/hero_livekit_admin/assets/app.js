@@ -1,0 +1,78 @@
+// hero_livekit admin: small progressive enhancements. Every page works without this file.
+(function () {
+  "use strict";
+
+  function relative(ms) {
+    var s = Math.round(ms / 1000), a = Math.abs(s), r;
+    if (a < 45) r = a + " s"; else if (a < 2700) r = Math.round(a / 60) + " min";
+    else if (a < 79200) r = Math.round(a / 3600) + " h"; else r = Math.round(a / 86400) + " d";
+    return s <= 0 ? r + " ago" : "in " + r;
+  }
+
+  // <time datetime="RFC 3339"> → local time with a relative hint; the UTC text stays as title.
+  function times(root) {
+    root.querySelectorAll("time[datetime]").forEach(function (t) {
+      var d = new Date(t.getAttribute("datetime"));
+      if (isNaN(d)) return;
+      if (!t.title) t.title = t.textContent.trim();
+      t.textContent = d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+      var rel = document.createElement("span");
+      rel.className = "rel";
+      rel.textContent = "(" + relative(d - Date.now()) + ")";
+      t.appendChild(rel);
+    });
+  }
+
+  // Copy buttons: data-copy="<id of the element whose value or text to copy>".
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest("[data-copy]");
+    if (!b) return;
+    var el = document.getElementById(b.getAttribute("data-copy"));
+    if (!el) return;
+    var text = "value" in el ? el.value : el.textContent;
+    var done = function () { var old = b.textContent; b.textContent = "Copied"; setTimeout(function () { b.textContent = old; }, 1500); };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done);
+    } else {
+      if (el.select) el.select();
+      try { document.execCommand("copy"); done(); } catch (_) {}
+    }
+  });
+
+  // Confirmation for destructive buttons: data-confirm="question".
+  document.addEventListener("submit", function (e) {
+    var q = e.target.getAttribute("data-confirm");
+    if (q && !window.confirm(q)) e.preventDefault();
+  });
+
+  // Live regions: data-live="seconds". The page itself is re-fetched and the region with the
+  // same id swapped in, unless the operator is typing or has a <details> open inside it.
+  function busy(region) {
+    var a = document.activeElement;
+    if (a && region.contains(a) && /^(INPUT|TEXTAREA|SELECT)$/.test(a.tagName)) return true;
+    if (region.querySelector("details[open]")) return true;
+    var sel = window.getSelection && window.getSelection();
+    return !!(sel && !sel.isCollapsed && region.contains(sel.anchorNode));
+  }
+  document.querySelectorAll("[data-live][id]").forEach(function (region) {
+    var every = Math.max(2, parseInt(region.getAttribute("data-live"), 10) || 5) * 1000;
+    var tick = function () {
+      if (document.hidden || busy(region)) return setTimeout(tick, every);
+      fetch(window.location.href, { credentials: "same-origin", headers: { "x-live-refresh": "1" } })
+        .then(function (r) {
+          if (r.redirected || r.status === 401) { window.location.href = "/login"; throw 0; }
+          return r.text();
+        })
+        .then(function (html) {
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          var fresh = doc.getElementById(region.id);
+          if (fresh && !busy(region)) { region.innerHTML = fresh.innerHTML; times(region); }
+        })
+        .catch(function () {})
+        .then(function () { setTimeout(tick, every); });
+    };
+    setTimeout(tick, every);
+  });
+
+  times(document);
+})();

@@ -1,0 +1,158 @@
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use hero_livekit_admin::{AppState, Config};
+use hero_livekit_api::RpcClient;
+use hero_livekit_server::config::Settings;
+use tempfile::TempDir;
+
+pub fn init_logs() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        hero_livekit_admin::init_tracing();
+    }
+}
+
+/// An in-process control plane on `<dir>/home` and `<dir>/sock/rpc.sock`.
+pub struct Server {
+    pub home: PathBuf,
+    pub socket: PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<hero_livekit_server::Result<()>>>,
+}
+
+pub fn settings(dir: &Path) -> Settings {
+    Settings {
+        home: Some(dir.join("home")),
+        socket: Some(dir.join("sock/rpc.sock")),
+        // Nothing listens here unless a test starts an SFU stand-in: "SFU unreachable".
+        livekit_url: Some("http://127.0.0.1:9".into()),
+        livekit_timeout: Some("1s".parse().unwrap()),
+        ..Default::default()
+    }
+}
+
+pub async fn start_server(dir: &Path, tweak: impl FnOnce(&mut Settings)) -> Server {
+    let mut s = settings(dir);
+    tweak(&mut s);
+    let config = hero_livekit_server::config::Config::from_settings(s, None).unwrap();
+    let (home, socket) = (config.home.clone(), config.socket.clone());
+    let booted = hero_livekit_server::boot(config).await.unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(booted.serve(async {
+        let _ = rx.await;
+    }));
+    Server {
+        home,
+        socket,
+        stop: Some(tx),
+        task: Some(task),
+    }
+}
+
+impl Server {
+    pub async fn client(&self) -> RpcClient {
+        RpcClient::connect(&self.socket).await.unwrap()
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.take().unwrap().await.unwrap().unwrap();
+    }
+}
+
+/// The admin UI, served in this process.
+pub struct Admin {
+    pub addr: SocketAddr,
+    pub token: String,
+    pub home: PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Admin {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn login_url(&self) -> String {
+        hero_livekit_admin::login_url(self.addr, &self.token)
+    }
+}
+
+impl Drop for Admin {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub async fn start_admin(home: &Path, socket: &Path) -> Admin {
+    init_logs();
+    let config = Config::new(home.to_path_buf(), socket.to_path_buf());
+    let (state, token) = AppState::new(config).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(hero_livekit_admin::serve(state, listener, async {
+        let _ = rx.await;
+    }));
+    Admin {
+        addr,
+        token,
+        home: home.to_path_buf(),
+        stop: Some(tx),
+    }
+}
+
+/// A server and an admin on one temp dir.
+pub struct TestApp {
+    pub _dir: TempDir,
+    pub server: Server,
+    pub admin: Admin,
+}
+
+pub async fn spawn_app() -> TestApp {
+    init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path(), |_| {}).await;
+    let admin = start_admin(&server.home, &server.socket).await;
+    TestApp {
+        _dir: dir,
+        server,
+        admin,
+    }
+}
+
+/// An HTTP client that does not follow redirects (the tests look at them) and keeps no cookies.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Logs in with the token URL; returns the `Cookie` header value.
+pub async fn login(admin: &Admin) -> String {
+    let resp = http().get(admin.login_url()).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let set = resp.headers()["set-cookie"].to_str().unwrap().to_string();
+    set.split(';').next().unwrap().to_string()
+}
+
+/// GETs a page with the session cookie; returns status and body.
+pub async fn get(admin: &Admin, cookie: &str, path: &str) -> (u16, String) {
+    let resp = http()
+        .get(admin.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+/// The CSRF token embedded in a page's forms.
+pub fn csrf_of(html: &str) -> String {
+    let marker = r#"name="_csrf" value=""#;
+    let start = html.find(marker).expect("a form with a CSRF field") + marker.len();
+    html[start..][..html[start..].find('"').unwrap()].to_string()
+}

@@ -1,0 +1,6 @@
+//! Integration tests of the admin UI: an in-process hero_livekit_server on a temp home, the
+//! admin on 127.0.0.1:0, HTTP from reqwest (auth, CSRF) and headless Chromium (browser).
+
+mod auth;
+mod browser;
+mod helpers;
