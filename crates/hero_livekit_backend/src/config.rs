@@ -64,7 +64,8 @@ pub struct Config {
     /// `LK_BACKEND_*` overrides (name without prefix → value), re-applied on every reload.
     pub overrides: BTreeMap<String, String>,
     pub settings: Settings,
-    /// Longest time a request may take, body read included (slow clients).
+    /// Longest time a client may take to send a request body (slow clients); headers are
+    /// bounded separately by the HTTP layer.
     pub request_timeout: Duration,
     /// How often backend.env is checked for changes.
     pub reload_interval: Duration,

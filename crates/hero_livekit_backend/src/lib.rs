@@ -46,6 +46,7 @@ pub async fn run(
         pool: pool.clone(),
         writer,
         metrics: metrics.clone(),
+        body_timeout: config.request_timeout,
     });
     let reload = reload::spawn(
         config.env_file.clone(),
@@ -63,7 +64,7 @@ pub async fn run(
     );
     tracing::info!(%addr, "lk-backend ready");
     let app = routes::app(state);
-    serve::serve(listener, app, metrics, config.request_timeout, shutdown).await;
+    serve::serve(listener, app, metrics, shutdown).await;
     reload.abort();
     pruner.abort();
     // Every writer handle went with the connections; the writer commits what is queued, then

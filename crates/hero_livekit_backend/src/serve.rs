@@ -19,13 +19,12 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long in-flight requests may finish after shutdown is asked.
 const DRAIN: Duration = Duration::from_secs(10);
 
-/// Serves `app`; every request is timed, counted and bounded by `request_timeout` here, at the
-/// outermost level, rather than by a router layer that would box the inner service per request.
+/// Serves `app`; every request is timed and counted here, at the outermost level, rather than
+/// by a router layer that would box the inner service per request.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     metrics: Arc<Metrics>,
-    request_timeout: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
@@ -53,9 +52,7 @@ pub async fn serve(
             let (app, metrics) = (app.clone(), metrics.clone());
             async move {
                 let req = req.map(axum::body::Body::new);
-                Ok::<_, Infallible>(
-                    crate::routes::observe(app, &metrics, request_timeout, req).await,
-                )
+                Ok::<_, Infallible>(crate::routes::observe(app, &metrics, req).await)
             }
         });
         let conn = builder.serve_connection(TokioIo::new(stream), service);

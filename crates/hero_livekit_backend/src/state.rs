@@ -2,6 +2,7 @@
 
 use std::ops::Deref;
 use std::sync::Arc;
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use sqlx::SqlitePool;
@@ -20,6 +21,8 @@ pub struct Inner {
     pub pool: SqlitePool,
     pub writer: Writer,
     pub metrics: Arc<Metrics>,
+    /// Longest time a client may take to send a request body.
+    pub body_timeout: Duration,
 }
 
 impl AppState {

@@ -8,13 +8,17 @@ mod webhook;
 
 use std::time::{Duration, Instant};
 
+use std::future::{Future, poll_fn};
+use std::pin::pin;
+use std::task::Poll;
+
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
 use axum::routing::{get, post};
+use http_body_util::LengthLimitError;
 use subtle::ConstantTimeEq;
 use tower::ServiceExt;
 
@@ -36,23 +40,16 @@ pub fn app(state: AppState) -> Router {
         .route("/api/token", post(token::create).options(token::options))
         .fallback(|| async { Error::NotFound })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
-        .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
 
-/// Runs one request through `app`: counts and times it, and bounds how long it may take (a
-/// slow client cannot hold a handler forever). A timed-out webhook answers 503 so LiveKit
-/// retries it.
-pub async fn observe(app: Router, metrics: &Metrics, timeout: Duration, req: Request) -> Response {
+/// Runs one request through `app`, counting and timing it.
+pub async fn observe(app: Router, metrics: &Metrics, req: Request) -> Response {
     let route = route_label(req.uri().path());
     let start = Instant::now();
-    let resp = match tokio::time::timeout(timeout, app.oneshot(req)).await {
-        Ok(Ok(r)) => r,
-        Ok(Err(never)) => match never {},
-        Err(_) => Error::Timeout {
-            retryable: route == "/webhook",
-        }
-        .into_response(),
+    let resp = match app.oneshot(req).await {
+        Ok(r) => r,
+        Err(never) => match never {},
     };
     metrics.observe(route, resp.status().as_u16(), start.elapsed());
     resp
@@ -77,10 +74,33 @@ pub fn authorize(headers: &HeaderMap, accepted: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// Turns the body extractor's rejection into our JSON errors (413 for an oversize body).
-fn body_or_error(body: std::result::Result<Bytes, BytesRejection>) -> Result<Bytes> {
-    body.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+/// Reads the whole body: at most [`MAX_BODY`] bytes (413 beyond), within `timeout` (a slow
+/// client gets 408, or 503 when `retryable` so LiveKit retries a webhook). Small bodies
+/// usually arrive with the headers, so the first poll completes and no timer is armed.
+pub async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    timeout: Duration,
+    retryable: bool,
+) -> Result<Bytes> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(Error::PayloadTooLarge);
+    }
+    let mut read = pin!(axum::body::to_bytes(body, MAX_BODY));
+    let first = poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await;
+    let result = match first {
+        Poll::Ready(r) => r,
+        Poll::Pending => tokio::time::timeout(timeout, read)
+            .await
+            .map_err(|_| Error::Timeout { retryable })?,
+    };
+    result.map_err(|e| {
+        let too_long = e.into_inner().downcast_ref::<LengthLimitError>().is_some();
+        if too_long {
             Error::PayloadTooLarge
         } else {
             Error::BadRequest {

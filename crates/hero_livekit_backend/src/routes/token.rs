@@ -3,41 +3,40 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::{authorize, body_or_error, cors};
+use super::{authorize, cors, read_body};
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::token::{Signer, TokenRequest, TokenResponse};
 
-pub async fn create(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: std::result::Result<Bytes, BytesRejection>,
-) -> Response {
+/// Takes the whole request (not a `HeaderMap` extractor, which would copy the headers) since
+/// this is the hot path.
+pub async fn create(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
     let settings = state.settings.load();
+    let resp = match read_body(&parts.headers, body, state.body_timeout, false).await {
+        Ok(body) => mint(&state, &settings, &parts.headers, &body).into_response(),
+        Err(e) => e.into_response(),
+    };
     // Errors carry the CORS headers too, so a browser app can read why it failed.
-    let resp = mint(&state, &settings, &headers, body).into_response();
-    cors::decorate(&settings, &headers, false, resp)
+    cors::decorate(&settings, &parts.headers, false, resp)
 }
 
 fn mint(
     state: &AppState,
     settings: &Settings,
     headers: &HeaderMap,
-    body: std::result::Result<Bytes, BytesRejection>,
+    body: &[u8],
 ) -> Result<Response> {
     let env = &settings.env;
     authorize(
         headers,
         &[&env.token_endpoint_token, &env.backend_api_token],
     )?;
-    let body = body_or_error(body)?;
     // Every field is optional, so an empty body is a valid request.
     let request = if body.iter().all(u8::is_ascii_whitespace) {
         TokenRequest::default()
@@ -45,7 +44,7 @@ fn mint(
         if !is_json(headers) {
             return Err(Error::UnsupportedMediaType);
         }
-        serde_json::from_slice::<TokenRequest>(&body)
+        serde_json::from_slice::<TokenRequest>(body)
             .map_err(|e| Error::bad_request("body", format!("invalid JSON body: {e}")))?
     };
     let signer = Signer {

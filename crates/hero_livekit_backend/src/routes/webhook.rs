@@ -1,27 +1,25 @@
 //! `POST /webhook`: the durable inbox. Verify, store once, then answer.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, header};
+use axum::extract::{Request, State};
+use axum::http::header;
 use hero_livekit_api::timefmt::now_unix;
 use serde_json::{Value, json};
 
-use super::body_or_error;
+use super::read_body;
 use crate::db::{NewEvent, Stored};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::webhook::{EventSummary, body_sha256, verify};
 
-pub async fn receive(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: std::result::Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>> {
+pub async fn receive(State(state): State<AppState>, req: Request) -> Result<Json<Value>> {
+    let (parts, body) = req.into_parts();
+    let headers = &parts.headers;
     // The content type is ignored on purpose: LiveKit sends application/webhook+json, and the
-    // raw bytes are what the signature covers.
-    let body = body_or_error(body).inspect_err(|_| state.metrics.rejected("body"))?;
+    // raw bytes are what the signature covers. A stalled body answers 503 so LiveKit retries.
+    let body = read_body(headers, body, state.body_timeout, true)
+        .await
+        .inspect_err(|_| state.metrics.rejected("body"))?;
     let now = now_unix();
     let auth = headers
         .get(header::AUTHORIZATION)
