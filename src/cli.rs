@@ -64,6 +64,15 @@ pub enum Command {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// Run the control plane, lk-backend and the admin UI in this one process (zero config)
+    Up {
+        /// Control-plane TOML config (same file as hero_livekit_server --config)
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Where the admin UI listens
+        #[arg(long, default_value = "127.0.0.1:8082")]
+        admin_listen: std::net::SocketAddr,
+    },
     /// Install and inspect the livekit-server binary
     #[command(subcommand)]
     Sfu(SfuCmd),
@@ -210,6 +219,8 @@ enum Failure {
     Unreachable(String),
     Rpc(String),
     Usage(String),
+    /// Printed as is, without the `error:` prefix.
+    Plain(String),
 }
 
 impl From<ClientError> for Failure {
@@ -258,6 +269,10 @@ pub async fn run(cli: Cli) -> ExitCode {
             eprintln!("error: {m}");
             ExitCode::from(1)
         }
+        Err(Failure::Plain(m)) => {
+            eprintln!("{m}");
+            ExitCode::from(1)
+        }
         Err(Failure::Usage(m)) => {
             eprintln!("error: {m}");
             ExitCode::from(2)
@@ -300,6 +315,27 @@ async fn local(cli: &Cli, home: &std::path::Path, socket: &std::path::Path) -> O
                     Ok(true)
                 }
                 Err(e) => Err(Failure::Rpc(format!("{e:#}"))),
+            }
+        }
+        Command::Up {
+            config,
+            admin_listen,
+        } => {
+            let args = crate::up::Up {
+                home: cli.home.clone(),
+                socket: cli.socket.clone(),
+                config: config.clone(),
+                admin_listen: *admin_listen,
+            };
+            match crate::up::up(args).await {
+                Ok(()) => Ok(true),
+                // "already running" is a contract (design §2): printed exactly.
+                Err(e) => match e.downcast_ref::<hero_livekit_server::Error>() {
+                    Some(err @ hero_livekit_server::Error::AlreadyRunning { .. }) => {
+                        Err(Failure::Plain(err.to_string()))
+                    }
+                    _ => Err(Failure::Rpc(format!("{e:#}"))),
+                },
             }
         }
         Command::Doctor { bin_dir } => {
@@ -565,7 +601,7 @@ async fn dispatch(cli: &Cli, socket: &std::path::Path) -> Outcome {
             }
             Ok(true)
         }
-        Command::Sfu(_) | Command::Doctor { .. } | Command::Backup { .. } => {
+        Command::Sfu(_) | Command::Doctor { .. } | Command::Backup { .. } | Command::Up { .. } => {
             unreachable!("handled by local()")
         }
         Command::Rpc { method, params } => {

@@ -7,3 +7,4 @@ pub mod doctor;
 pub mod inspect;
 mod output;
 pub mod sfu;
+pub mod up;

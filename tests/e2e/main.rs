@@ -3,6 +3,7 @@
 mod cli;
 mod manifests;
 mod ops;
+mod supervision;
 
 /// A workspace binary built beside this package's (scripts/test runs `cargo build --workspace
 /// --bins` first, since cargo only builds the binaries of the package under test).
