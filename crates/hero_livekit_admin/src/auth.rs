@@ -320,6 +320,13 @@ pub fn same_origin(headers: &HeaderMap) -> Result<()> {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return Ok(());
     };
+    // Privacy settings can make a browser send `Origin: null` on its own forms; its
+    // Sec-Fetch-Site (which pages cannot forge) still tells.
+    if origin == "null"
+        && headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("same-origin")
+    {
+        return Ok(());
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -459,6 +466,9 @@ mod tests {
         assert!(same_origin(&h).is_err());
         h.insert(header::ORIGIN, "null".parse().unwrap());
         assert!(same_origin(&h).is_err());
+        h.insert("sec-fetch-site", "same-origin".parse().unwrap());
+        assert!(same_origin(&h).is_ok());
+        h.remove(header::ORIGIN);
         h.remove(header::ORIGIN);
         h.insert("sec-fetch-site", "cross-site".parse().unwrap());
         assert!(same_origin(&h).is_err());

@@ -55,7 +55,7 @@ fn head(title: &str) -> Markup {
         head {
             meta charset="utf-8";
             meta name="viewport" content="width=device-width, initial-scale=1";
-            meta name="referrer" content="no-referrer";
+            meta name="referrer" content="same-origin";
             title { (title) " · hero_livekit admin" }
             style { (PreEscaped(CSS)) }
         }
@@ -118,7 +118,8 @@ pub fn ok(markup: Markup) -> Response {
     respond(axum::http::StatusCode::OK, markup)
 }
 
-/// Adds the headers every response carries: CSP, no framing, no sniffing, no referrer, no cache
+/// Adds the headers every response carries: CSP, no framing, no sniffing, no cross-origin
+/// referrer (the login URL carries the token), no cache
 /// (pages show tokens).
 pub async fn security_headers(mut response: Response) -> Response {
     let h = response.headers_mut();
@@ -130,7 +131,8 @@ pub async fn security_headers(mut response: Response) -> Response {
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        // Not `no-referrer`: browsers then send `Origin: null` on same-origin form posts.
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response

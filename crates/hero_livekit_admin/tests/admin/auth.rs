@@ -158,7 +158,7 @@ async fn token_file_and_login_cookie() {
             .unwrap()
             .contains("default-src 'none'")
     );
-    assert_eq!(ok.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(ok.headers()["referrer-policy"], "same-origin");
 
     let tls = client
         .get(app.admin.login_url())

@@ -1,1 +1,417 @@
+//! The operator's path through the UI in headless Chromium (fantoccini → chromedriver), against
+//! an in-process control plane, lk-backend, and the strict LiveKit stand-in. Each page is saved
+//! as a screenshot under `<target dir>/admin-screenshots/` for review.
+//!
+//! These tests never skip: without chromium and chromedriver they fail and say how to install
+//! them (./scripts/test does).
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use livekit_standin::{Source, StandIn, TrackKind, TrackSpec};
+use serde_json::json;
+
+use crate::helpers::{Admin, Server, init_logs, start_admin, start_server};
+
+fn find_in_path(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
+        .find(|p| p.is_file())
+}
+
+fn tool(env: &str, names: &[&str]) -> PathBuf {
+    std::env::var_os(env)
+        .map(PathBuf::from)
+        .or_else(|| find_in_path(names))
+        .unwrap_or_else(|| {
+            panic!(
+                "the admin browser tests need {} (set {env} or put it on PATH): run ./scripts/test, \
+                 which installs Debian's `chromium` and `chromium-driver`, or \
+                 `apt-get update && apt-get install -y chromium chromium-driver`",
+                names[0]
+            )
+        })
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Where screenshots go: `<CARGO_TARGET_DIR or the target dir of this test binary>/admin-screenshots`.
+pub fn screenshot_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            // <target>/debug/deps/admin-<hash>
+            let exe = std::env::current_exe().ok()?;
+            Some(exe.parent()?.parent()?.parent()?.to_path_buf())
+        })
+        .unwrap_or_else(|| PathBuf::from("target"));
+    let dir = target.join("admin-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// chromedriver on a free port and a WebDriver session with a fresh profile. Dropping it
+/// closes nothing: call [`Browser::close`].
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _tmp: tempfile::TempDir,
+}
+
+impl Browser {
+    pub async fn start() -> Browser {
+        let chrome = tool(
+            "CHROME_BIN",
+            &["chromium", "chromium-browser", "google-chrome"],
+        );
+        let driver_bin = tool("CHROMEDRIVER", &["chromedriver"]);
+        let tmp = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let driver = Command::new(&driver_bin)
+            .arg(format!("--port={port}"))
+            // Chromium leaves profile dirs behind in TMPDIR.
+            .env("TMPDIR", tmp.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", driver_bin.display()));
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "chromedriver did not listen on {port}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = tmp.path().join("profile");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": chrome,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-extensions", "--no-first-run",
+                    "--window-size=1280,1000", "--lang=en-US",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            }),
+        );
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .unwrap_or_else(|e| panic!("no WebDriver session from chromedriver: {e}"));
+        Browser {
+            client,
+            driver,
+            _tmp: tmp,
+        }
+    }
+
+    /// Ends the session, then chromedriver.
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.unwrap();
+    }
+
+    pub async fn path(&self) -> String {
+        self.client.current_url().await.unwrap().path().to_string()
+    }
+
+    /// Waits (bounded) for an element.
+    pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        let start = Instant::now();
+        loop {
+            match self.client.find(Locator::Css(css)).await {
+                Ok(e) => return e,
+                Err(_) if start.elapsed() < Duration::from_secs(10) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                Err(e) => panic!(
+                    "no element {css} on {}: {e}\n{}",
+                    self.path().await,
+                    self.text().await
+                ),
+            }
+        }
+    }
+
+    /// The visible text of the page.
+    pub async fn text(&self) -> String {
+        match self.client.find(Locator::Css("body")).await {
+            Ok(b) => b.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// Waits (bounded) until the page text contains `needle`.
+    pub async fn wait_text(&self, needle: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let text = self.text().await;
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "“{needle}” never appeared on {}:\n{text}",
+                self.path().await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn fill(&self, css: &str, value: &str) {
+        let e = self.find(css).await;
+        e.clear().await.unwrap();
+        e.send_keys(value).await.unwrap();
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.find(css).await.click().await.unwrap();
+    }
+
+    pub async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        let path = screenshot_dir().join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap();
+    }
+}
+
+/// A control plane whose SFU is the stand-in (running the livekit.yaml it wrote) and whose
+/// backend runs in this process too.
+pub struct Stack {
+    pub dir: tempfile::TempDir,
+    pub server: Server,
+    pub sfu: StandIn,
+    pub admin: Admin,
+    backend_stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+pub async fn stack() -> Stack {
+    init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let sfu_port = free_port();
+    let backend_port = free_port();
+    let server = start_server(dir.path(), |s| {
+        s.livekit_url = Some(format!("http://127.0.0.1:{sfu_port}"));
+        s.livekit_timeout = Some("2s".parse().unwrap());
+        s.backend_port = Some(backend_port);
+        s.backend_bind = Some("127.0.0.1".into());
+    })
+    .await;
+    let sfu = StandIn::start(&server.home.join("livekit.yaml"), sfu_port)
+        .await
+        .unwrap();
+    let env_file = server.home.join("backend.env");
+    let config =
+        hero_livekit_backend::config::Config::from_file(env_file, BTreeMap::new()).unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", backend_port))
+        .await
+        .unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(hero_livekit_backend::run(config, listener, async {
+        let _ = rx.await;
+    }));
+    let admin = start_admin(&server.home, &server.socket).await;
+    Stack {
+        dir,
+        server,
+        sfu,
+        admin,
+        backend_stop: Some(tx),
+    }
+}
+
+impl Stack {
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.backend_stop.take() {
+            let _ = tx.send(());
+        }
+        self.sfu.stop().await;
+        self.server.stop().await;
+        drop(self.dir);
+    }
+}
+
+fn home_has_no_screenshots(p: &Path) -> bool {
+    !p.join("admin-screenshots").exists()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_walks_through_every_page() {
+    let stack = stack().await;
+    let b = Browser::start().await;
+    let admin = &stack.admin;
+
+    // Log in with the printed URL; the page moves on to the overview by itself.
+    b.goto(&admin.login_url()).await;
+    b.find("h1").await;
+    let text = b.wait_text("Control plane").await;
+    assert_eq!(b.path().await, "/");
+    assert!(text.contains("Overview"), "{text}");
+    assert!(text.contains("LiveKit SFU"), "{text}");
+    b.wait_text("reachable").await;
+    b.screenshot("01-overview").await;
+
+    // Create a room; it shows up in the live list.
+    b.goto(&admin.url("/rooms")).await;
+    b.wait_text("No rooms right now").await;
+    b.screenshot("02-rooms-empty").await;
+    b.fill("#r-name", "standup").await;
+    b.fill("#r-metadata", r#"{"topic":"daily"}"#).await;
+    b.click("#create-room button[type=submit]").await;
+    let text = b.wait_text("Room standup is ready.").await;
+    assert_eq!(b.path().await, "/rooms");
+    b.find("#rooms a[href='/rooms/standup']").await;
+    assert!(text.contains(r#"{"topic":"daily"}"#), "{text}");
+
+    // Someone joins: the room page lists them with their tracks; mute one.
+    let tracks = [
+        TrackSpec {
+            kind: TrackKind::Audio,
+            source: Source::Microphone,
+            name: "mic".into(),
+        },
+        TrackSpec {
+            kind: TrackKind::Video,
+            source: Source::Camera,
+            name: "cam".into(),
+        },
+    ];
+    stack.sfu.join("standup", "alice", "Alice", &tracks);
+    b.goto(&admin.url("/rooms")).await;
+    b.screenshot("03-rooms").await;
+    b.click("#rooms a[href='/rooms/standup']").await;
+    let text = b.wait_text("alice").await;
+    assert!(
+        text.contains("microphone") && text.contains("camera"),
+        "{text}"
+    );
+    b.click("tr[id='p:alice'] .tracks li:first-child button")
+        .await;
+    b.wait_text("track of alice muted").await;
+    b.find("tr[id='p:alice'] .badge.warn").await;
+    b.screenshot("04-room").await;
+
+    // Mint a token and decode it.
+    b.goto(&admin.url("/tokens")).await;
+    b.fill("#t-room", "standup").await;
+    b.fill("#t-identity", "bob").await;
+    b.fill("#t-ttl", "15m").await;
+    b.click("#mint button[type=submit]").await;
+    let token = b
+        .find("#minted-token")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(token.starts_with("eyJ"), "{token}");
+    b.click("#minted form button[type=submit]").await;
+    let text = b.wait_text("LiveKit would accept this token").await;
+    assert!(text.contains("standup"), "{text}");
+    let pasted = b
+        .find("#d-token")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(pasted, token);
+    b.screenshot("05-tokens").await;
+
+    // Rotate the key: the new key is pending until the SFU restarts, so the banner says so.
+    b.goto(&admin.url("/keys")).await;
+    b.wait_text("active").await;
+    assert!(
+        b.client
+            .find(Locator::Css("#restart-required"))
+            .await
+            .is_err()
+    );
+    b.click("#k-confirm").await;
+    b.fill("#k-grace", "1h").await;
+    b.click("#rotate button[type=submit]").await;
+    let text = b.wait_text("livekit-server must be restarted").await;
+    assert!(text.contains("pending"), "{text}");
+    b.screenshot("06-keys").await;
+    b.goto(&admin.url("/")).await;
+    b.find("#restart-required").await;
+    b.screenshot("07-overview-restart-required").await;
+
+    // Events (from lk-backend), audit (our calls), config (redacted files).
+    b.goto(&admin.url("/events")).await;
+    let text = b.wait_text("Sessions").await;
+    assert!(!text.contains("Backend unreachable"), "{text}");
+    b.screenshot("08-events").await;
+    b.goto(&admin.url("/audit")).await;
+    let text = b.wait_text("keys.rotate").await;
+    assert!(text.contains("room.create"), "{text}");
+    b.screenshot("09-audit").await;
+    b.goto(&admin.url("/config")).await;
+    let text = b.wait_text("livekit.yaml").await;
+    assert!(text.contains("<redacted>"), "{text}");
+    b.screenshot("10-config").await;
+
+    // Log out: every page sends us back to the login form.
+    b.goto(&admin.url("/")).await;
+    b.click("header form button[type=submit]").await;
+    b.wait_text("You are logged out.").await;
+    b.screenshot("11-logged-out").await;
+    for path in ["/", "/rooms/standup", "/keys"] {
+        b.goto(&admin.url(path)).await;
+        b.wait_text("Login token").await;
+        assert_eq!(b.path().await, "/login", "{path}");
+    }
+    b.goto(&admin.url("/login?token=wrong")).await;
+    b.wait_text("not valid").await;
+
+    assert!(home_has_no_screenshots(&stack.server.home));
+    b.close().await;
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_show_failures_instead_of_data() {
+    // The SFU and the backend are down; the control plane is up.
+    init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path(), |s| s.backend_port = Some(free_port())).await;
+    let admin = start_admin(&server.home, &server.socket).await;
+    let b = Browser::start().await;
+    b.goto(&admin.login_url()).await;
+    b.wait_text("Control plane").await;
+    b.wait_text("unreachable").await;
+    b.screenshot("20-overview-sfu-down").await;
+    b.goto(&admin.url("/rooms")).await;
+    let text = b.wait_text("LiveKit (SFU) unreachable").await;
+    assert!(!text.contains("No rooms right now"), "{text}");
+    b.screenshot("21-rooms-sfu-down").await;
+    b.goto(&admin.url("/events")).await;
+    b.wait_text("Backend unreachable").await;
+    b.screenshot("22-events-backend-down").await;
+
+    // The control plane goes away: pages say so, and the login stays valid.
+    server.stop().await;
+    b.goto(&admin.url("/keys")).await;
+    b.wait_text("Control plane unreachable").await;
+    b.screenshot("23-keys-control-plane-down").await;
+    b.close().await;
+}
