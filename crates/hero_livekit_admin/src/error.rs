@@ -37,7 +37,8 @@ pub enum Error {
     #[error("the control plane does not offer `{method}` yet (method not found)")]
     MethodMissing { method: &'static str },
     /// The control plane could not reach the SFU.
-    #[error("LiveKit unreachable{}: {message}", url.as_deref().map(|u| format!(" at {u}")).unwrap_or_default())]
+    /// The server's message names the URL already (`url` is kept for callers that need it).
+    #[error("{message}")]
     LiveKitUnreachable {
         url: Option<String>,
         message: String,

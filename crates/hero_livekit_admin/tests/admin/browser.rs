@@ -324,6 +324,7 @@ async fn operator_walks_through_every_page() {
         .unwrap()
         .unwrap();
     assert!(token.starts_with("eyJ"), "{token}");
+    b.screenshot("05-tokens-minted").await;
     b.click("#minted form button[type=submit]").await;
     let text = b.wait_text("LiveKit would accept this token").await;
     assert!(text.contains("standup"), "{text}");
@@ -335,7 +336,7 @@ async fn operator_walks_through_every_page() {
         .unwrap()
         .unwrap();
     assert_eq!(pasted, token);
-    b.screenshot("05-tokens").await;
+    b.screenshot("05-tokens-decoded").await;
 
     // Rotate the key: the new key is pending until the SFU restarts, so the banner says so.
     b.goto(&admin.url("/keys")).await;

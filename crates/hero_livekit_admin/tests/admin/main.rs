@@ -2,5 +2,6 @@
 //! admin on 127.0.0.1:0, HTTP from reqwest (auth, CSRF) and headless Chromium (browser).
 
 mod auth;
+mod binary;
 mod browser;
 mod helpers;
