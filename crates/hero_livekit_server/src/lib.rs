@@ -115,6 +115,12 @@ impl Booted {
         ));
         shutdown.await;
         timer.abort();
+        // Subscribers get a terminal item instead of a connection that just drops.
+        state.events.emit(
+            "error",
+            serde_json::json!({ "reason": "the server is stopping" }),
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         tracing::info!("shutting down");
         notify::stopping();
         let _ = handle.stop();
@@ -145,6 +151,20 @@ pub fn shutdown_signal() -> impl Future<Output = ()> {
             _ = int.recv() => {}
             _ = term.recv() => {}
         }
+    }
+}
+
+/// Raises the soft open-files limit to the hard limit: each client holds a descriptor, and the
+/// default soft limit (often 1024) is below the connection cap plus the database and files.
+pub fn raise_nofile_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        let raised = rustix::process::Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        let _ = setrlimit(Resource::Nofile, raised);
     }
 }
 

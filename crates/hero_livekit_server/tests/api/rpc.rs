@@ -317,3 +317,38 @@ async fn bad_requests_get_the_right_error_and_the_server_keeps_serving() {
     assert_eq!(r["result"]["status"], "ok");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_events_subscription_ends_with_an_error_item_not_silently() {
+    use jsonrpsee::core::client::SubscriptionClientT;
+    let app = spawn_app().await;
+    let c = app.client().await;
+    let mut sub = c
+        .inner()
+        .subscribe::<EventItem, _>(
+            EVENTS_SUBSCRIBE,
+            jsonrpsee::rpc_params![],
+            EVENTS_UNSUBSCRIBE,
+        )
+        .await
+        .unwrap();
+    // Plain HTTP cannot subscribe: a clear error, not a hang.
+    let r = rpc_http(
+        &app.socket,
+        r#"{"jsonrpc":"2.0","id":1,"method":"events.subscribe","params":{}}"#,
+    )
+    .await;
+    assert!(r["error"]["code"].is_i64(), "{r}");
+    app.stop().await;
+    let last = loop {
+        let item = tokio::time::timeout(std::time::Duration::from_secs(5), sub.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if item.kind == "error" {
+            break item;
+        }
+    };
+    assert_eq!(last.data["reason"], "the server is stopping");
+}
