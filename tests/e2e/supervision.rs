@@ -494,3 +494,277 @@ fn up_brings_everything_up_and_a_second_up_refuses() {
     assert!(!stack.socket().exists());
     assert!(http(stack.backend_port, "GET", "/health", &[], b"").is_err());
 }
+
+/// Starts a service with `RUST_LOG=trace`, collecting stdout and stderr in the background.
+fn start_traced(
+    stack: &Stack,
+    which: &str,
+) -> (
+    Child,
+    std::sync::Arc<std::sync::Mutex<String>>,
+    std::sync::Arc<std::sync::Mutex<String>>,
+) {
+    let mut cmd = stack.cmd(which);
+    cmd.env("RUST_LOG", "trace");
+    let mut child = cmd.spawn().unwrap();
+    let collect = |r: Box<dyn Read + Send>| {
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let b = buf.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(r).lines().map_while(Result::ok) {
+                let mut g = b.lock().unwrap();
+                g.push_str(&line);
+                g.push('\n');
+            }
+        });
+        buf
+    };
+    let out = collect(Box::new(child.stdout.take().unwrap()));
+    let err = collect(Box::new(child.stderr.take().unwrap()));
+    (child, out, err)
+}
+
+#[test]
+fn no_secret_leaks_anywhere_with_trace_logging() {
+    let stack = Stack::new();
+    let (mut server, server_out, server_err) = start_traced(&stack, "server");
+    let (mut backend, backend_out, backend_err) = start_traced(&stack, "backend");
+    let (mut admin, admin_out, admin_err) = start_traced(&stack, "admin");
+    wait_until("backend tokens", Duration::from_secs(10), || {
+        mint(&stack).0 == 201
+    });
+    wait_until("admin login URL", Duration::from_secs(10), || {
+        admin_out.lock().unwrap().contains("/login?token=")
+    });
+    let socket = stack.socket();
+    let cli = |args: &[&str]| -> String {
+        let o = Command::new(env!("CARGO_BIN_EXE_hero_livekit"))
+            .arg("--socket")
+            .arg(&socket)
+            .arg("--json")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let env = stack.env();
+    let api_auth = format!("Bearer {}", env["BACKEND_API_TOKEN"]);
+
+    // Exercise everything: tokens, a webhook, the privileged API, metrics, RPC views, rotation.
+    let mut public = String::new(); // responses that must never carry a secret
+    let token = serde_json::from_str::<serde_json::Value>(&cli(&[
+        "token",
+        "create",
+        "--room",
+        "r",
+        "--identity",
+        "i",
+    ]))
+    .unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    cli(&["token", "decode", &token]);
+    let (body, sig) = signed_webhook(
+        &env["LIVEKIT_API_KEY"],
+        &env["LIVEKIT_API_SECRET"],
+        "EV_secret_check",
+    );
+    assert_eq!(
+        http(
+            stack.backend_port,
+            "POST",
+            "/webhook",
+            &[("authorization", &sig)],
+            &body
+        )
+        .unwrap()
+        .0,
+        200
+    );
+    let (_, _, forged) = http(
+        stack.backend_port,
+        "POST",
+        "/webhook",
+        &[("authorization", "Bearer nope")],
+        &body,
+    )
+    .unwrap();
+    public.push_str(&forged);
+    public.push_str(
+        &http(stack.backend_port, "GET", "/metrics", &[], b"")
+            .unwrap()
+            .2,
+    );
+    public.push_str(
+        &http(stack.backend_port, "GET", "/ready", &[], b"")
+            .unwrap()
+            .2,
+    );
+    public.push_str(
+        &http(
+            stack.backend_port,
+            "GET",
+            "/api/events",
+            &[("authorization", &api_auth)],
+            b"",
+        )
+        .unwrap()
+        .2,
+    );
+    public.push_str(
+        &http(
+            stack.backend_port,
+            "GET",
+            "/api/sessions",
+            &[("authorization", &api_auth)],
+            b"",
+        )
+        .unwrap()
+        .2,
+    );
+    public.push_str(
+        &http(
+            stack.backend_port,
+            "POST",
+            "/api/token",
+            &[("authorization", "Bearer wrong")],
+            b"{}",
+        )
+        .unwrap()
+        .2,
+    );
+    for args in [
+        &["status"][..],
+        &["config", "show"],
+        &["config", "files"],
+        &["keys", "list", "--all"],
+        &["audit"],
+    ] {
+        public.push_str(&cli(args));
+    }
+    cli(&["keys", "rotate"]);
+    public.push_str(&cli(&["keys", "list"]));
+    public.push_str(&cli(&["audit"]));
+    let login = admin_out
+        .lock()
+        .unwrap()
+        .lines()
+        .find_map(|l| l.find("http://").map(|i| l[i..].to_string()))
+        .unwrap();
+    let cookie = admin_session(stack.admin_port, &login);
+    for page in [
+        "/",
+        "/rooms",
+        "/tokens",
+        "/keys",
+        "/events",
+        "/audit",
+        "/config",
+        "/api/status",
+    ] {
+        public.push_str(
+            &http(stack.admin_port, "GET", page, &[("cookie", &cookie)], b"")
+                .unwrap()
+                .2,
+        );
+    }
+    std::thread::sleep(Duration::from_millis(300));
+
+    // Every secret there is now: key secrets (incl. the new pending key and the canary), the
+    // backend bearers, the admin login token.
+    let mut secrets: Vec<String> = hero_livekit_server::livekit_schema::check_yaml(
+        &std::fs::read_to_string(stack.home().join("livekit.yaml")).unwrap(),
+    )
+    .unwrap()
+    .keys
+    .unwrap()
+    .into_values()
+    .collect();
+    let env = stack.env();
+    secrets.extend(
+        [
+            "LIVEKIT_API_SECRET",
+            "BACKEND_API_TOKEN",
+            "TOKEN_ENDPOINT_TOKEN",
+        ]
+        .map(|k| env[k].clone()),
+    );
+    let admin_token = std::fs::read_to_string(stack.home().join("admin.token"))
+        .unwrap()
+        .trim()
+        .to_string();
+    secrets.push(admin_token.clone());
+    assert!(secrets.len() >= 7);
+
+    for (child, _) in [(&mut server, ""), (&mut backend, ""), (&mut admin, "")] {
+        rustix::process::kill_process(
+            rustix::process::Pid::from_child(child),
+            rustix::process::Signal::TERM,
+        )
+        .unwrap();
+        child.wait().unwrap();
+    }
+    let logs = [
+        ("server", &server_err),
+        ("backend", &backend_err),
+        ("admin", &admin_err),
+    ];
+    for (name, log) in logs {
+        let log = log.lock().unwrap();
+        assert!(
+            log.contains("TRACE") || log.contains("DEBUG") || log.contains("INFO"),
+            "{name} logged"
+        );
+        for s in &secrets {
+            let line = log
+                .lines()
+                .find(|l| l.contains(s.as_str()))
+                .map(|l| l.replace(s.as_str(), "<SECRET>"));
+            assert!(
+                line.is_none(),
+                "a secret leaked into the {name} log: {}",
+                line.unwrap_or_default()
+                    .chars()
+                    .take(400)
+                    .collect::<String>()
+            );
+        }
+        assert!(!contains_jwt(&log), "a token leaked into the {name} log");
+    }
+    for s in &secrets {
+        assert!(
+            !public.contains(s.as_str()),
+            "a secret leaked into a response"
+        );
+    }
+    assert!(
+        !contains_jwt(&public),
+        "a token leaked into a response that should not carry one"
+    );
+    // The one exception: the admin's login URL, once, on stdout.
+    let out = admin_out.lock().unwrap();
+    assert_eq!(out.matches(&admin_token).count(), 1, "{out}");
+    for out in [&server_out, &backend_out] {
+        let out = out.lock().unwrap();
+        assert!(secrets.iter().all(|s| !out.contains(s.as_str())), "{out}");
+    }
+}
+
+/// Whether `text` holds a whole JWT (three base64url segments, the first a JSON header).
+fn contains_jwt(text: &str) -> bool {
+    let b64 = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    text.match_indices("eyJ").any(|(i, _)| {
+        let rest: String = text[i..]
+            .chars()
+            .take_while(|c| b64(*c) || *c == '.')
+            .collect();
+        let parts: Vec<&str> = rest.split('.').collect();
+        parts.len() >= 3 && parts[..3].iter().all(|p| p.len() >= 10)
+    })
+}

@@ -172,11 +172,10 @@ pub async fn wait_for_server(config: &Config, waited: std::time::Duration) -> Re
 
 /// Logs to stderr, `RUST_LOG` (default `info`).
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("info,hyper=warn,jsonrpsee=warn,reqwest=warn")
-    });
+    let filter = hero_livekit_api::logging::directives(std::env::var("RUST_LOG").ok().as_deref());
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
 }

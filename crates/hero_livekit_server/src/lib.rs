@@ -172,10 +172,7 @@ pub fn raise_nofile_limit() {
 /// or response bodies at trace level are capped, because bodies carry tokens.
 pub fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let base = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
-    let filter = format!(
-        "{base},jsonrpsee=info,jsonrpsee_server=info,jsonrpsee_core=info,hyper=info,hyper_util=info,reqwest=info,sqlx=warn,h2=info,soketto=info,tower=info"
-    );
+    let filter = hero_livekit_api::logging::directives(std::env::var("RUST_LOG").ok().as_deref());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new(filter))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
