@@ -29,9 +29,10 @@ try:
         s.settimeout(5)
         s.connect(path)
         body = b'{"jsonrpc":"2.0","id":1,"method":"health","params":{}}'
-        s.sendall(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
-                  + b"content-length: %d\r\n\r\n" % len(body) + body)
         try:
+            # The server may hang up before the request is even written (EPIPE, ECONNRESET).
+            s.sendall(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+                      + b"content-length: %d\r\n\r\n" % len(body) + body)
             data = s.recv(4096)
         except OSError:
             data = b""
