@@ -15,7 +15,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use crate::common::*;
 
 /// Connections held open on each service during the attack (idle + slowloris).
-/// `HARDENING_HELD=N` changes it, to explore the limits (see the report in the commit log).
+/// `HARDENING_HELD=N` changes it to explore the limits: at 1,030 the server's 1,024-connection
+/// cap (crates/hero_livekit_server/src/socket.rs) is full and `health` is refused.
 fn held() -> usize {
     std::env::var("HARDENING_HELD")
         .ok()
