@@ -508,13 +508,9 @@ fn fuzz_token_decode() {
     );
 }
 
-/// Known failures, kept runnable until the service is fixed:
-/// `cargo test --test hardening fuzz_known -- --ignored`. `tokens::decode` computes
-/// `e + LEEWAY_S`, `now - e`, `n - LEEWAY_S`, `n - now` and `e - now` on the token's own
-/// `exp`/`nbf` (crates/hero_livekit_server/src/tokens.rs, `decode`), which overflow on extreme
-/// values: a panic in debug builds, wrapped numbers in release builds.
+/// Inputs that once broke the service, replayed forever: `tokens::decode` used to overflow on a
+/// token's extreme `exp`/`nbf` (a panic in debug builds, wrapped numbers in release builds).
 #[test]
-#[ignore = "tokens::decode overflows on extreme exp/nbf (tokens.rs decode); un-ignore once fixed"]
 fn fuzz_known_failures_token_decode_extreme_times() {
     let keys = key_rows();
     for (_, bytes) in corpus("known_failures") {

@@ -28,8 +28,8 @@ mod tests {
 
     #[test]
     fn formats_utc_with_z() {
-        assert_eq!(rfc3339(1_795_700_000), "2026-11-25T14:53:20Z");
-        assert_eq!(parse_rfc3339("2026-11-25T14:53:20Z"), Some(1_795_700_000));
+        assert_eq!(rfc3339(1_795_700_000), "2026-11-26T13:33:20Z");
+        assert_eq!(parse_rfc3339("2026-11-26T13:33:20Z"), Some(1_795_700_000));
         assert_eq!(parse_rfc3339("yesterday"), None);
     }
 }

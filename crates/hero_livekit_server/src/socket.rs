@@ -6,9 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use jsonrpsee::server::{
-    Methods, ServerConfig, StopHandle, TowerServiceBuilder, serve_with_graceful_shutdown,
-};
+use jsonrpsee::server::{Methods, ServerConfig, StopHandle, TowerServiceBuilder};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 
@@ -28,6 +26,9 @@ pub const MAX_REQUEST_BYTES: u32 = 1024 * 1024;
 pub const MAX_RESPONSE_BYTES: u32 = 64 * 1024 * 1024;
 /// Connections served at once; more wait in the accept queue instead of exhausting memory.
 pub const MAX_CONNECTIONS: usize = 1024;
+/// A client must send a request's headers within this time (also closes idle keep-alive
+/// connections), so trickling clients cannot hold the connection slots.
+pub const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Who may connect besides our own uid and root.
 #[derive(Debug, Clone, Copy)]
@@ -197,9 +198,50 @@ pub async fn serve(listener: UnixListener, methods: Methods, access: Access, sto
         let stop = stop.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            if let Err(e) = serve_with_graceful_shutdown(stream, svc, stop.shutdown()).await {
+            if let Err(e) = serve_connection(stream, svc, stop).await {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
         });
+    }
+}
+
+/// Serves one connection: HTTP/1.1 (JSON-RPC POSTs) and the WebSocket upgrade, with a header
+/// read timeout, and a graceful close when the server stops. (jsonrpsee's own
+/// `serve_with_graceful_shutdown` has no header timeout: a client sending one byte a second
+/// would hold its slot for 30 s.)
+async fn serve_connection<S, B>(
+    stream: UnixStream,
+    svc: S,
+    stop: StopHandle,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
+where
+    S: tower::Service<hyper::Request<hyper::body::Incoming>, Response = hyper::Response<B>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body<Data = hyper::body::Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT);
+    let conn = builder.serve_connection_with_upgrades(
+        TokioIo::new(stream),
+        hyper_util::service::TowerToHyperService::new(svc),
+    );
+    tokio::pin!(conn);
+    let stopped = stop.shutdown();
+    tokio::pin!(stopped);
+    tokio::select! {
+        r = conn.as_mut() => r,
+        _ = &mut stopped => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
     }
 }

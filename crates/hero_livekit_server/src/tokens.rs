@@ -360,18 +360,20 @@ pub fn decode(jwt: &str, keys: &[KeyRow], now: i64) -> TokenDecoded {
     let nbf = claims["nbf"].as_i64();
     match exp {
         None => problems.push("no exp: current LiveKit refuses tokens without an expiry".into()),
-        Some(e) if e + LEEWAY_S < now => {
-            problems.push(format!("expired at {} ({} s ago)", rfc3339(e), now - e))
-        }
+        Some(e) if e.saturating_add(LEEWAY_S) < now => problems.push(format!(
+            "expired at {} ({} s ago)",
+            rfc3339(e),
+            now.saturating_sub(e)
+        )),
         _ => {}
     }
     if let Some(n) = nbf
-        && n - LEEWAY_S > now
+        && n.saturating_sub(LEEWAY_S) > now
     {
         problems.push(format!(
             "not valid before {} ({} s from now; check the clocks)",
             rfc3339(n),
-            n - now
+            n.saturating_sub(now)
         ));
     }
     let video = &claims["video"];
@@ -397,7 +399,7 @@ pub fn decode(jwt: &str, keys: &[KeyRow], now: i64) -> TokenDecoded {
         key_state: key.map(|k| k.state),
         expires_at: exp.map(rfc3339),
         not_before: nbf.map(rfc3339),
-        skew_s: exp.map(|e| e - now),
+        skew_s: exp.map(|e| e.saturating_sub(now)),
         grants_explained: explain(&claims),
         claims,
         problems,
@@ -499,6 +501,14 @@ mod tests {
         );
         let d = decode("garbage", &keys, now);
         assert!(!d.valid && d.claims.is_null());
+        // Extreme times from a hostile token never overflow.
+        for (exp, nbf) in [(i64::MIN, i64::MAX), (i64::MAX, i64::MIN)] {
+            let body = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+                r#"{{"iss":"APIvectors0001","exp":{exp},"nbf":{nbf}}}"#
+            ));
+            let d = decode(&format!("eyJhbGciOiJIUzI1NiJ9.{body}.sig"), &keys, now);
+            assert!(!d.valid);
+        }
     }
 
     #[test]

@@ -352,3 +352,35 @@ async fn an_events_subscription_ends_with_an_error_item_not_silently() {
     };
     assert_eq!(last.data["reason"], "the server is stopping");
 }
+
+#[tokio::test]
+async fn a_client_trickling_its_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let mut slow = tokio::net::UnixStream::connect(&app.socket).await.unwrap();
+    slow.write_all(b"POST / HTTP/1.1\r\nhost: x\r\n").await.unwrap();
+    let start = std::time::Instant::now();
+    let mut buf = [0u8; 256];
+    // Never finish the headers: the server hangs up after its header timeout.
+    let n = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            if slow.write_all(b"x").await.is_err() {
+                return 0;
+            }
+            match tokio::time::timeout(std::time::Duration::from_millis(500), slow.read(&mut buf)).await {
+                Ok(Ok(n)) => return n,
+                Ok(Err(_)) => return 0,
+                Err(_) => continue,
+            }
+        }
+    })
+    .await
+    .expect("the server closes a trickling connection");
+    let elapsed = start.elapsed();
+    assert!(elapsed >= std::time::Duration::from_secs(9), "closed after {elapsed:?}");
+    let _ = n;
+    // Others were served all along.
+    let r = rpc_http(&app.socket, r#"{"jsonrpc":"2.0","id":1,"method":"health"}"#).await;
+    assert_eq!(r["result"]["status"], "ok");
+    app.stop().await;
+}
