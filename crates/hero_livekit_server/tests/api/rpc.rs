@@ -358,7 +358,9 @@ async fn a_client_trickling_its_headers_is_disconnected() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = spawn_app().await;
     let mut slow = tokio::net::UnixStream::connect(&app.socket).await.unwrap();
-    slow.write_all(b"POST / HTTP/1.1\r\nhost: x\r\n").await.unwrap();
+    slow.write_all(b"POST / HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
     let start = std::time::Instant::now();
     let mut buf = [0u8; 256];
     // Never finish the headers: the server hangs up after its header timeout.
@@ -367,7 +369,9 @@ async fn a_client_trickling_its_headers_is_disconnected() {
             if slow.write_all(b"x").await.is_err() {
                 return 0;
             }
-            match tokio::time::timeout(std::time::Duration::from_millis(500), slow.read(&mut buf)).await {
+            match tokio::time::timeout(std::time::Duration::from_millis(500), slow.read(&mut buf))
+                .await
+            {
                 Ok(Ok(n)) => return n,
                 Ok(Err(_)) => return 0,
                 Err(_) => continue,
@@ -377,7 +381,10 @@ async fn a_client_trickling_its_headers_is_disconnected() {
     .await
     .expect("the server closes a trickling connection");
     let elapsed = start.elapsed();
-    assert!(elapsed >= std::time::Duration::from_secs(9), "closed after {elapsed:?}");
+    assert!(
+        elapsed >= std::time::Duration::from_secs(9),
+        "closed after {elapsed:?}"
+    );
     let _ = n;
     // Others were served all along.
     let r = rpc_http(&app.socket, r#"{"jsonrpc":"2.0","id":1,"method":"health"}"#).await;
