@@ -34,10 +34,20 @@ pub struct TokenRequest {
     pub room_config: Option<RoomConfiguration>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct TokenResponse {
-    pub server_url: String,
-    pub participant_token: String,
+#[derive(Debug, Serialize)]
+pub struct TokenResponse<'a> {
+    pub server_url: &'a str,
+    pub participant_token: &'a str,
+}
+
+impl TokenResponse<'_> {
+    /// The JSON body, written once into a buffer of the right size (a token is ~0.5 KiB; a
+    /// growing default buffer would reallocate several times per request).
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.server_url.len() + self.participant_token.len() + 64);
+        serde_json::to_writer(&mut out, self).expect("serializing strings cannot fail");
+        out
+    }
 }
 
 /// What minting needs from the current config.

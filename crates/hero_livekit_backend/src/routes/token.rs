@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -54,11 +53,17 @@ fn mint(
     };
     let participant_token = request.mint(&signer)?;
     state.metrics.tokens_minted.inc();
-    let resp = TokenResponse {
-        server_url: env.livekit_public_url.clone(),
-        participant_token,
-    };
-    Ok((StatusCode::CREATED, Json(resp)).into_response())
+    let body = TokenResponse {
+        server_url: &env.livekit_public_url,
+        participant_token: &participant_token,
+    }
+    .to_json();
+    Ok((
+        StatusCode::CREATED,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 /// A CORS preflight, or a plain OPTIONS.
