@@ -51,7 +51,7 @@ pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
 }
 
 /// What the running backend serves with. Swapped as a whole on reload.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub env: BackendEnv,
     pub event_retention_days: u32,

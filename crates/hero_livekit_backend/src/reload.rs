@@ -21,10 +21,9 @@ pub fn spawn(
     interval: Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut last = tokio::fs::read(&path)
-            .await
-            .ok()
-            .map(|b| Sha256::digest(&b));
+        // No initial hash: the first look parses the file, so a rewrite that landed between
+        // the boot-time read and this task's start is not missed (an unchanged file is a no-op).
+        let mut last = None;
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -46,6 +45,7 @@ pub fn spawn(
             last = Some(hash);
             let text = String::from_utf8_lossy(&bytes);
             match settings_from_text(&path, &text, &overrides) {
+                Ok(new) if new == **settings.load() => {}
                 Ok(new) => {
                     let old = settings.load();
                     if (

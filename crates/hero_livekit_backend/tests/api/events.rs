@@ -214,6 +214,9 @@ async fn health_ready_and_metrics() {
 async fn events_older_than_the_retention_are_pruned() {
     let app = spawn_app_with(|c| {
         c.prune_interval = std::time::Duration::from_millis(100);
+        // The optional variable, in the file (which the reloader re-reads) and the config.
+        let text = std::fs::read_to_string(&c.env_file).unwrap() + "EVENT_RETENTION_DAYS=7\n";
+        write_env_text(&c.env_file, &text);
         c.settings.event_retention_days = 7;
     })
     .await;
