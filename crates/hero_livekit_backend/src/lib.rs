@@ -94,11 +94,15 @@ fn spawn_pruner(
     })
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`). Third-party targets that could
-/// print request details stay at `warn`.
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,hyper=warn"));
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    // Capped even under RUST_LOG=trace: these targets can print raw requests, which carry
+    // bearers and signed webhooks.
+    for cap in ["hyper=warn", "hyper_util=warn", "h2=warn", "reqwest=warn"] {
+        filter = filter.add_directive(cap.parse().expect("valid directive"));
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
