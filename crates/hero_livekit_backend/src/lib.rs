@@ -96,15 +96,12 @@ fn spawn_pruner(
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).
 pub fn init_tracing() {
-    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    // Capped even under RUST_LOG=trace: these targets can print raw requests, which carry
-    // bearers and signed webhooks.
-    for cap in ["hyper=warn", "hyper_util=warn", "h2=warn", "reqwest=warn"] {
-        filter = filter.add_directive(cap.parse().expect("valid directive"));
-    }
+    // RUST_LOG with the shared caps: HTTP-library targets can print raw requests, which carry
+    // bearers and signed webhooks, so they stay capped even under RUST_LOG=trace.
+    let filter = hero_livekit_api::logging::directives(std::env::var("RUST_LOG").ok().as_deref());
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
 }
