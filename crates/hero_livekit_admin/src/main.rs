@@ -7,6 +7,7 @@ use hero_livekit_admin::config::{Cli, Config};
 async fn main() -> ExitCode {
     // Every file this process creates (admin.token) is born private.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    hero_livekit_api::limits::raise_nofile_limit();
     hero_livekit_admin::init_tracing();
     let cli = Cli::parse();
     let result = async {

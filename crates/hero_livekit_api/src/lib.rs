@@ -7,6 +7,7 @@
 pub mod client;
 pub mod env_file;
 pub mod errors;
+pub mod limits;
 pub mod logging;
 pub mod methods;
 pub mod paths;

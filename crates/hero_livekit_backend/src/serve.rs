@@ -18,6 +18,9 @@ use crate::metrics::Metrics;
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long in-flight requests may finish after shutdown is asked.
 const DRAIN: Duration = Duration::from_secs(10);
+/// Connections served at once; more wait in the kernel's accept queue, so a flood of clients
+/// costs bounded memory (each connection's buffers) instead of exhausting it or the descriptors.
+pub const MAX_CONNECTIONS: usize = 4096;
 
 /// Serves `app`; every request is timed and counted here, at the outermost level, rather than
 /// by a router layer that would box the inner service per request.
@@ -33,7 +36,12 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
     tokio::pin!(shutdown);
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
@@ -58,6 +66,7 @@ pub async fn serve(
         let conn = builder.serve_connection(TokioIo::new(stream), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
+            let _permit = permit;
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "connection ended with an error");
             }

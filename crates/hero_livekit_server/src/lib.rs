@@ -154,20 +154,6 @@ pub fn shutdown_signal() -> impl Future<Output = ()> {
     }
 }
 
-/// Raises the soft open-files limit to the hard limit: each client holds a descriptor, and the
-/// default soft limit (often 1024) is below the connection cap plus the database and files.
-pub fn raise_nofile_limit() {
-    use rustix::process::{Resource, getrlimit, setrlimit};
-    let limit = getrlimit(Resource::Nofile);
-    if limit.current < limit.maximum {
-        let raised = rustix::process::Rlimit {
-            current: limit.maximum,
-            maximum: limit.maximum,
-        };
-        let _ = setrlimit(Resource::Nofile, raised);
-    }
-}
-
 /// Logging to stderr with `RUST_LOG` (default info). Third-party targets that can print request
 /// or response bodies at trace level are capped, because bodies carry tokens.
 pub fn init_tracing() {

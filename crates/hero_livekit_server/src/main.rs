@@ -6,7 +6,7 @@ use hero_livekit_server::config::{Cli, Command, Config, EXAMPLE_CONFIG};
 fn main() -> ExitCode {
     // Step 1 of boot: every file and socket is born private.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
-    hero_livekit_server::raise_nofile_limit();
+    hero_livekit_api::limits::raise_nofile_limit();
     let cli = Cli::parse();
     if let Some(Command::PrintDefaultConfig) = cli.command {
         print!("{EXAMPLE_CONFIG}");
