@@ -10,6 +10,8 @@ async fn main() -> ExitCode {
     hero_livekit_api::limits::raise_nofile_limit();
     hero_livekit_admin::init_tracing();
     let cli = Cli::parse();
+    // Installed before the wait for the control plane, so an early SIGTERM stops us cleanly.
+    let shutdown = hero_livekit_admin::shutdown_signal();
     let result = async {
         let config = Config::from_cli(&cli);
         hero_livekit_admin::wait_for_server(&config, cli.wait_for_server).await?;
@@ -21,7 +23,7 @@ async fn main() -> ExitCode {
                     format!("cannot listen on {} (--listen): {e}", cli.listen),
                 ))
             })?;
-        hero_livekit_admin::run(config, listener, hero_livekit_admin::shutdown_signal()).await
+        hero_livekit_admin::run(config, listener, shutdown).await
     };
     match result.await {
         Ok(()) => ExitCode::SUCCESS,

@@ -11,6 +11,7 @@ pub mod limits;
 pub mod logging;
 pub mod methods;
 pub mod paths;
+pub mod service;
 pub mod timefmt;
 pub mod types;
 pub mod wait;

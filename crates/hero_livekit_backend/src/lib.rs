@@ -24,6 +24,7 @@ use tokio::net::TcpListener;
 
 pub use config::Config;
 pub use error::{Error, Result};
+pub use hero_livekit_api::service::{init_tracing, shutdown_signal};
 
 use crate::config::Settings;
 use crate::db::Writer;
@@ -92,32 +93,4 @@ fn spawn_pruner(
             }
         }
     })
-}
-
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
-pub fn init_tracing() {
-    // RUST_LOG with the shared caps: HTTP-library targets can print raw requests, which carry
-    // bearers and signed webhooks, so they stay capped even under RUST_LOG=trace.
-    let filter = hero_livekit_api::logging::directives(std::env::var("RUST_LOG").ok().as_deref());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
-/// Completes on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = term => {}
-    }
 }

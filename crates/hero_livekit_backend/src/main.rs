@@ -10,6 +10,8 @@ async fn main() -> ExitCode {
     hero_livekit_api::limits::raise_nofile_limit();
     hero_livekit_backend::init_tracing();
     let cli = Cli::parse();
+    // Installed before the wait for the control plane, so an early SIGTERM stops us cleanly.
+    let shutdown = hero_livekit_backend::shutdown_signal();
     let result = async {
         let config = Config::load(&cli).await?;
         let addr = config.bind_addr();
@@ -22,7 +24,7 @@ async fn main() -> ExitCode {
                 ),
             ))
         })?;
-        hero_livekit_backend::run(config, listener, hero_livekit_backend::shutdown_signal()).await
+        hero_livekit_backend::run(config, listener, shutdown).await
     };
     match result.await {
         Ok(()) => ExitCode::SUCCESS,

@@ -32,6 +32,7 @@ use tokio::net::UnixListener;
 
 pub use config::Config;
 pub use error::{Error, Result};
+pub use hero_livekit_api::service::{init_tracing, shutdown_signal};
 use state::AppState;
 
 /// A booted control plane: files written, lock held, socket bound, not yet serving.
@@ -137,31 +138,4 @@ impl Booted {
 /// Boots and serves until `shutdown` resolves.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<()> {
     boot(config).await?.serve(shutdown).await
-}
-
-/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, not when
-/// the future is first polled, so a signal that arrives while booting is not lost (or fatal).
-/// Must be called inside a tokio runtime.
-pub fn shutdown_signal() -> impl Future<Output = ()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    async move {
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-        }
-    }
-}
-
-/// Logging to stderr with `RUST_LOG` (default info). Third-party targets that can print request
-/// or response bodies at trace level are capped, because bodies carry tokens.
-pub fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = hero_livekit_api::logging::directives(std::env::var("RUST_LOG").ok().as_deref());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::new(filter))
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
 }
