@@ -426,3 +426,43 @@ fn no_secret_reaches_the_log_even_at_trace_level() {
     }
     assert!(!log.contains("eyJ"), "a token leaked into the log");
 }
+
+/// `--socket-group`: members of the group may use the socket, others may not. Tests run as
+/// root, so the callers are children that drop to uid 65534 with or without the group.
+#[test]
+fn socket_group_members_may_call_and_others_may_not() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    // Let the unprivileged children reach the socket dir; the server makes it 0710, group-owned.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let group = "65534";
+    let child = start_bin(dir.path(), &["--socket-group", group]);
+    let socket = dir.path().join("sock/rpc.sock");
+    wait_socket(&socket);
+    let sock_dir = socket.parent().unwrap();
+    assert_eq!(mode(sock_dir), 0o710);
+    assert_eq!(std::fs::metadata(sock_dir).unwrap().gid(), 65534);
+    let probe = format!(
+        "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ntry:\n s.connect({:?})\nexcept OSError as e:\n print('refused', e.errno); sys.exit(0)\nb=b'{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"health\"}}'\ns.sendall(b'POST / HTTP/1.1\\r\\nhost: x\\r\\ncontent-type: application/json\\r\\ncontent-length: %d\\r\\nconnection: close\\r\\n\\r\\n' % len(b) + b)\nout=b''\nwhile True:\n d=s.recv(4096)\n if not d: break\n out+=d\nprint('answered' if b'\"ok\"' in out else 'hung up')\n",
+        socket.display().to_string()
+    );
+    let run = |gid: u32| {
+        let out = Command::new("/usr/bin/python3")
+            .args(["-c", &probe])
+            .uid(65534)
+            .gid(gid)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(
+        run(65534),
+        "answered",
+        "a member of the socket group may call"
+    );
+    assert!(
+        run(65533).starts_with("refused"),
+        "a non-member cannot even reach the socket"
+    );
+    terminate(child);
+}
