@@ -287,7 +287,8 @@ pub struct EffectiveConfig {
     pub webhook_url: String,
     pub token_ttl_s: u64,
     pub token_max_ttl_s: u64,
-    pub livekit_timeout_ms: u64,
+    /// Timeout of calls to the SFU, in whole seconds (rounded up).
+    pub livekit_timeout_s: u64,
     pub socket_group: Option<String>,
     pub cors_allowed_origins: Vec<String>,
     /// The `[livekit_overrides]` table as merged into livekit.yaml.

@@ -410,6 +410,41 @@ mod tests {
         assert_eq!(c.livekit_overrides["room"]["empty_timeout"], 60);
     }
 
+    /// The example file is the documentation of the defaults: uncommented, it must load, and
+    /// every default it states must be the code's.
+    #[test]
+    fn the_example_config_is_valid_and_states_the_real_defaults() {
+        let uncommented: String = EXAMPLE_CONFIG
+            .lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| l.starts_with('[') || l.contains(" = "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("example.toml");
+        std::fs::write(&file, &uncommented).unwrap();
+        let example = Config::load(parse(&["--config", file.to_str().unwrap()])).unwrap();
+        let defaults = Config::from_settings(Settings::default(), None).unwrap();
+        assert_eq!(example.home, defaults.home);
+        assert_eq!(example.socket, defaults.socket);
+        assert_eq!(example.livekit_url, defaults.livekit_url);
+        assert_eq!(example.public_url, defaults.public_url);
+        assert_eq!(example.sfu_log_level, defaults.sfu_log_level);
+        assert_eq!(example.backend_port, defaults.backend_port);
+        assert_eq!(example.backend_bind, defaults.backend_bind);
+        assert_eq!(example.webhook_url, defaults.webhook_url);
+        assert_eq!(example.token_ttl, defaults.token_ttl);
+        assert_eq!(example.token_max_ttl, defaults.token_max_ttl);
+        assert_eq!(example.livekit_timeout, defaults.livekit_timeout);
+        // The example overrides are valid LiveKit settings too.
+        let mut doc = serde_json::json!({});
+        doc.as_object_mut()
+            .unwrap()
+            .extend(example.livekit_overrides.clone());
+        crate::livekit_schema::check(&doc).unwrap();
+        assert!(example.livekit_overrides.contains_key("turn"));
+    }
+
     #[test]
     fn bad_values_name_the_setting() {
         let dir = tempfile::tempdir().unwrap();

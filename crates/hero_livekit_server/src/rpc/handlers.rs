@@ -118,7 +118,8 @@ fn effective_config(state: &AppState) -> EffectiveConfig {
         webhook_url: c.webhook_url.clone(),
         token_ttl_s: c.token_ttl.as_secs(),
         token_max_ttl_s: c.token_max_ttl.as_secs(),
-        livekit_timeout_ms: c.livekit_timeout.as_millis() as u64,
+        livekit_timeout_s: c.livekit_timeout.as_secs()
+            + u64::from(c.livekit_timeout.subsec_nanos() > 0),
         socket_group: c.socket_group.clone(),
         cors_allowed_origins: c.cors_allowed_origins.clone(),
         livekit_overrides: redact_overrides(serde_json::Value::Object(c.livekit_overrides.clone())),
