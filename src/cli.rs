@@ -229,10 +229,8 @@ impl From<ClientError> for Failure {
             ClientError::Connect { .. } | ClientError::Handshake { .. } => {
                 Failure::Unreachable(e.to_string())
             }
-            ClientError::Rpc { message, data, .. } => Failure::Rpc(match data {
-                Some(d) => format!("{message} {d}"),
-                None => message,
-            }),
+            // The server's messages already name the field, URL or LiveKit code of `data`.
+            ClientError::Rpc { message, .. } => Failure::Rpc(message),
             other => Failure::Rpc(other.to_string()),
         }
     }

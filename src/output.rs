@@ -85,7 +85,11 @@ pub fn status(s: &Status) {
         ),
         (false, None) => println!("sfu      {}  unreachable", sfu.url),
     }
-    if s.restart_required {
+    if !s.sfu.reachable {
+        println!(
+            "restart  unknown while the SFU is unreachable (it loads the current files when it starts)"
+        );
+    } else if s.restart_required {
         println!("restart  REQUIRED: restart livekit-server to load the new config");
         for r in &s.restart_reasons {
             println!("         - {r}");
