@@ -86,8 +86,8 @@ impl Registry {
             .expect("method names are unique");
     }
 
-    /// Like [`Registry::add`], and records the call in the audit log (design §5, issue: every
-    /// mutating call) with its redacted params and outcome.
+    /// Like [`Registry::add`], and records the call in the audit log with its redacted params,
+    /// the caller and the outcome. Every mutating method is registered this way.
     pub fn add_audited<M, F, Fut>(&mut self, handler: F)
     where
         M: Method,
