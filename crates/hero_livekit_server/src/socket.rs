@@ -6,11 +6,16 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
 use jsonrpsee::server::{Methods, ServerConfig, StopHandle, TowerServiceBuilder};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Caller of an RPC, from SO_PEERCRED; handlers read it from the request extensions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,7 +197,12 @@ pub async fn serve(listener: UnixListener, methods: Methods, access: Access, sto
             .clone()
             .set_http_middleware(
                 tower::ServiceBuilder::new()
-                    .layer(tower_http::add_extension::AddExtensionLayer::new(peer)),
+                    .layer(tower_http::add_extension::AddExtensionLayer::new(peer))
+                    // 413 for any body over the cap, chunked ones included (jsonrpsee alone
+                    // answers a chunked oversize body with 500).
+                    .layer(tower_http::limit::RequestBodyLimitLayer::new(
+                        MAX_REQUEST_BYTES as usize,
+                    )),
             )
             .build(methods.clone(), stop.clone());
         let stop = stop.clone();
@@ -209,22 +219,62 @@ pub async fn serve(listener: UnixListener, methods: Methods, access: Access, sto
 /// read timeout, and a graceful close when the server stops. (jsonrpsee's own
 /// `serve_with_graceful_shutdown` has no header timeout: a client sending one byte a second
 /// would hold its slot for 30 s.)
+/// Reads the whole body, up to [`MAX_REQUEST_BYTES`], before the JSON-RPC service sees it, so
+/// an oversize body is a 413 whether or not it declared its length (jsonrpsee alone answers a
+/// chunked one with 500). Request bodies are small JSON documents, so buffering costs nothing.
+async fn limit_body<S, B>(
+    svc: S,
+    req: hyper::Request<hyper::body::Incoming>,
+) -> Result<hyper::Response<UnsyncBoxBody<Bytes, BoxError>>, BoxError>
+where
+    S: tower::Service<hyper::Request<Full<Bytes>>, Response = hyper::Response<B>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let (parts, body) = req.into_parts();
+    let bytes = match Limited::new(body, MAX_REQUEST_BYTES as usize)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            let body = Full::new(Bytes::from_static(
+                b"request body too large (at most 1 MiB)\n",
+            ));
+            let resp = hyper::Response::builder()
+                .status(hyper::StatusCode::PAYLOAD_TOO_LARGE)
+                .header("content-type", "text/plain")
+                .body(body.map_err(|never| match never {}).boxed_unsync())
+                .expect("a static response is valid");
+            return Ok(resp);
+        }
+        Err(e) => return Err(e),
+    };
+    let resp = tower::ServiceExt::oneshot(svc, hyper::Request::from_parts(parts, Full::new(bytes)))
+        .await
+        .map_err(Into::into)?;
+    Ok(resp.map(|b| b.map_err(Into::into).boxed_unsync()))
+}
+
 async fn serve_connection<S, B>(
     stream: UnixStream,
     svc: S,
     stop: StopHandle,
-) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
+) -> Result<(), BoxError>
 where
-    S: tower::Service<hyper::Request<hyper::body::Incoming>, Response = hyper::Response<B>>
+    S: tower::Service<hyper::Request<Full<Bytes>>, Response = hyper::Response<B>>
         + Clone
         + Send
         + 'static,
     S::Future: Send + 'static,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    B: hyper::body::Body<Data = hyper::body::Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S::Error: Into<BoxError>,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
 {
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    let svc = tower::service_fn(move |req| limit_body(svc.clone(), req));
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder
         .http1()

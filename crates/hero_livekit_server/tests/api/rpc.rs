@@ -391,3 +391,29 @@ async fn a_client_trickling_its_headers_is_disconnected() {
     assert_eq!(r["result"]["status"], "ok");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_oversize_chunked_body_is_refused_with_413() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let mut s = tokio::net::UnixStream::connect(&app.socket).await.unwrap();
+    s.write_all(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n").await.unwrap();
+    let chunk = vec![b' '; 64 * 1024];
+    for _ in 0..40 {
+        let head = format!("{:x}\r\n", chunk.len());
+        if s.write_all(head.as_bytes()).await.is_err()
+            || s.write_all(&chunk).await.is_err()
+            || s.write_all(b"\r\n").await.is_err()
+        {
+            break; // the server stopped reading: fine, its answer is already on the way
+        }
+    }
+    let _ = s.write_all(b"0\r\n\r\n").await;
+    let mut resp = vec![0u8; 512];
+    let n = s.read(&mut resp).await.unwrap();
+    let head = String::from_utf8_lossy(&resp[..n]);
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    let r = rpc_http(&app.socket, r#"{"jsonrpc":"2.0","id":1,"method":"health"}"#).await;
+    assert_eq!(r["result"]["status"], "ok");
+    app.stop().await;
+}
