@@ -11,6 +11,14 @@ use std::time::{Duration, Instant};
 
 use crate::sibling_bin;
 
+/// These tests each run three real services and time them: they take turns, so one test's load
+/// (a webhook burst, six start orders) never eats another's time budget on a 2-core machine.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -185,6 +193,7 @@ fn kill9(child: &mut Child) {
 
 #[test]
 fn every_start_order_comes_up_within_ten_seconds() {
+    let _turn = turn();
     let services = ["server", "backend", "admin"];
     let orders = [
         [0, 1, 2],
@@ -249,6 +258,7 @@ fn every_start_order_comes_up_within_ten_seconds() {
 
 #[test]
 fn a_killed_control_plane_is_survived_and_recovered_from() {
+    let _turn = turn();
     let stack = Stack::new();
     let (mut server, _) = stack.start("server");
     let (mut backend, _) = stack.start("backend");
@@ -314,6 +324,7 @@ fn signed_webhook(key: &str, secret: &str, id: &str) -> (Vec<u8>, String) {
 
 #[test]
 fn every_acknowledged_webhook_survives_a_killed_backend_once() {
+    let _turn = turn();
     let stack = Stack::new();
     let (mut server, _) = stack.start("server");
     let (mut backend, _) = stack.start("backend");
@@ -405,6 +416,7 @@ fn every_acknowledged_webhook_survives_a_killed_backend_once() {
 
 #[test]
 fn up_brings_everything_up_and_a_second_up_refuses() {
+    let _turn = turn();
     let stack = Stack::new();
     let cfg = stack.dir.path().join("c.toml");
     std::fs::write(
@@ -536,6 +548,7 @@ fn start_traced(
 
 #[test]
 fn no_secret_leaks_anywhere_with_trace_logging() {
+    let _turn = turn();
     let stack = Stack::new();
     let (mut server, server_out, server_err) = start_traced(&stack, "server");
     let (mut backend, backend_out, backend_err) = start_traced(&stack, "backend");
