@@ -41,12 +41,7 @@ fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], paths::ADMIN_PORT))
 }
 
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    if s.trim() == "0" {
-        return Ok(Duration::ZERO);
-    }
-    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 30s, 2m, 0)"))
-}
+pub use hero_livekit_api::service::parse_duration;
 
 /// Everything `run` needs. Tests build it with [`Config::new`].
 #[derive(Debug, Clone)]

@@ -113,7 +113,20 @@ impl RpcClient {
         Ok(self.inner.request(method, Raw(raw)).await?)
     }
 
-    /// The underlying jsonrpsee client, for subscriptions.
+    /// Subscribes to control-plane events (`events.subscribe`); the stream's last item is of
+    /// type `error` when the server ends it.
+    pub async fn subscribe_events(
+        &self,
+    ) -> Result<jsonrpsee::core::client::Subscription<crate::types::EventItem>, ClientError> {
+        use crate::methods::{EVENTS_SUBSCRIBE, EVENTS_UNSUBSCRIBE};
+        use jsonrpsee::core::client::SubscriptionClientT;
+        Ok(self
+            .inner
+            .subscribe(EVENTS_SUBSCRIBE, Raw(None), EVENTS_UNSUBSCRIBE)
+            .await?)
+    }
+
+    /// The underlying jsonrpsee client.
     pub fn inner(&self) -> &jsonrpsee::core::client::Client {
         &self.inner
     }

@@ -1,6 +1,7 @@
 //! What every hero_livekit service does the same way at start: logging and stop signals.
 
 use std::future::Future;
+use std::time::Duration;
 
 /// Logs to stderr with `RUST_LOG` (default `info`) plus the caps of [`crate::logging`], without
 /// colours when stderr is not a terminal (journald, files).
@@ -27,4 +28,12 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
             _ = term.recv() => {}
         }
     }
+}
+
+/// Parses a duration flag like `30s`, `2m`, `12h`; a bare `0` means zero (e.g. "do not wait").
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    if s.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 30s, 2m, 0)"))
 }

@@ -43,12 +43,7 @@ pub struct Cli {
     pub wait_for_server: Duration,
 }
 
-pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
-    if s.trim() == "0" {
-        return Ok(Duration::ZERO);
-    }
-    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 30s, 2m, 0)"))
-}
+pub use hero_livekit_api::service::parse_duration;
 
 /// What the running backend serves with. Swapped as a whole on reload.
 #[derive(Debug, Clone, PartialEq)]

@@ -98,7 +98,8 @@ fn apply(g: &mut VideoGrants, over: &Grants) -> Result<()> {
     Ok(())
 }
 
-fn check_len(field: &str, value: &str, max: usize) -> Result<()> {
+/// Refuses a value longer (in bytes, as LiveKit counts) than LiveKit allows.
+pub(crate) fn check_len(field: &str, value: &str, max: usize) -> Result<()> {
     if value.len() > max {
         return Err(Error::params(
             field,

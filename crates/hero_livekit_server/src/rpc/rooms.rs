@@ -11,7 +11,7 @@ use livekit_protocol as proto;
 use super::{Call, Registry};
 use crate::error::{Error, Result};
 use crate::livekit::Grant;
-use crate::tokens::{MAX_ATTRIBUTES_BYTES, MAX_METADATA_BYTES, MAX_NAME_BYTES, SOURCES};
+use crate::tokens::{MAX_ATTRIBUTES_BYTES, MAX_METADATA_BYTES, MAX_NAME_BYTES, SOURCES, check_len};
 
 pub fn register(r: &mut Registry) {
     r.add::<RoomListM, _, _>(|c: Call, p: RoomListParams| async move {
@@ -190,16 +190,6 @@ async fn get_participant(c: &Call, room: &str, identity: &str) -> Result<proto::
     };
     c.sfu("GetParticipant", Grant::RoomAdmin(room.into()), req)
         .await
-}
-
-fn check_len(field: &str, value: &str, max: usize) -> Result<()> {
-    if value.len() > max {
-        return Err(Error::params(
-            field,
-            format!("is {} bytes; LiveKit allows at most {max}", value.len()),
-        ));
-    }
-    Ok(())
 }
 
 fn name(field: &str, value: &str) -> Result<()> {

@@ -539,16 +539,7 @@ async fn key_rotation_end_to_end_without_a_refused_token() {
     assert!(sfu_accepts_token(&sfu, &mint(&c).await).await);
 
     // Subscribe to events before rotating.
-    use jsonrpsee::core::client::SubscriptionClientT;
-    let mut events = c
-        .inner()
-        .subscribe::<EventItem, _>(
-            EVENTS_SUBSCRIBE,
-            jsonrpsee::rpc_params![],
-            EVENTS_UNSUBSCRIBE,
-        )
-        .await
-        .unwrap();
+    let mut events = c.subscribe_events().await.unwrap();
 
     // 1. Rotate: the new key is pending; everything still signs with the old one.
     let new = c

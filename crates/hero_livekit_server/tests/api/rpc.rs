@@ -320,18 +320,9 @@ async fn bad_requests_get_the_right_error_and_the_server_keeps_serving() {
 
 #[tokio::test]
 async fn an_events_subscription_ends_with_an_error_item_not_silently() {
-    use jsonrpsee::core::client::SubscriptionClientT;
     let app = spawn_app().await;
     let c = app.client().await;
-    let mut sub = c
-        .inner()
-        .subscribe::<EventItem, _>(
-            EVENTS_SUBSCRIBE,
-            jsonrpsee::rpc_params![],
-            EVENTS_UNSUBSCRIBE,
-        )
-        .await
-        .unwrap();
+    let mut sub = c.subscribe_events().await.unwrap();
     // Plain HTTP cannot subscribe: a clear error, not a hang.
     let r = rpc_http(
         &app.socket,
