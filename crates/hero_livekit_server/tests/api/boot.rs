@@ -212,10 +212,18 @@ fn a_stale_socket_is_replaced() {
     let socket = dir.path().join("sock/rpc.sock");
     std::fs::create_dir_all(socket.parent().unwrap()).unwrap();
     drop(std::os::unix::net::UnixListener::bind(&socket).unwrap()); // leaves the file, nobody listening
+    // A child that another test thread is forking can hold a copy of the listener's fd until
+    // its exec closes it; until then the socket still accepts. Start once it is truly stale.
+    let start = std::time::Instant::now();
+    while std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(10));
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     let child = start_bin(dir.path(), &[]);
     wait_socket(&socket);
-    let (status, _) = terminate(child);
-    assert!(status.success());
+    let (status, out) = terminate(child);
+    assert!(status.success(), "{status}: {out}");
+    assert!(out.contains("removing a stale socket"), "{out}");
 }
 
 fn fails_with(dir: &std::path::Path, args: &[&str], needle: &str) {
