@@ -36,6 +36,7 @@ impl AppState {
     /// Reads (or creates) the login token; returns the state and the token text.
     pub fn new(config: Config) -> Result<(Self, String)> {
         let token = auth::load_or_create_token(&config.token_path())?;
+        hero_livekit_api::tls::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(config.call_timeout)
             .connect_timeout(std::time::Duration::from_secs(3))

@@ -13,6 +13,7 @@ pub mod methods;
 pub mod paths;
 pub mod service;
 pub mod timefmt;
+pub mod tls;
 pub mod types;
 pub mod wait;
 

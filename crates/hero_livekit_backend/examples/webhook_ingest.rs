@@ -34,6 +34,7 @@ async fn main() {
             })
             .collect(),
     );
+    hero_livekit_api::tls::install_crypto_provider();
     let client = reqwest::Client::new();
     let next = Arc::new(AtomicUsize::new(0));
     let ok = Arc::new(AtomicUsize::new(0));

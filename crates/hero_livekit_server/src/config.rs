@@ -56,7 +56,8 @@ pub struct Settings {
     /// JSON-RPC socket [default: ~/hero/var/sockets/hero_livekit_server/rpc.sock]
     #[arg(long, env = "HERO_LIVEKIT_SOCKET")]
     pub socket: Option<PathBuf>,
-    /// LiveKit API URL the control plane calls [default: http://127.0.0.1:7880]
+    /// LiveKit API URL the control plane calls [default: http://127.0.0.1:7880]; `https://` is
+    /// verified against the system trust store (SSL_CERT_FILE / SSL_CERT_DIR override it)
     #[arg(long, env = "HERO_LIVEKIT_LIVEKIT_URL")]
     pub livekit_url: Option<String>,
     /// LiveKit URL handed to clients with their tokens [default: ws://127.0.0.1:7880]

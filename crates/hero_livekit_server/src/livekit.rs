@@ -44,11 +44,14 @@ pub struct LiveKit {
 
 impl LiveKit {
     pub fn new(base: &str, timeout: Duration) -> Self {
+        hero_livekit_api::tls::install_crypto_provider();
+        // `https://` URLs are verified against the system's trust store (SSL_CERT_FILE /
+        // SSL_CERT_DIR are honoured), for an SFU behind a TLS-terminating proxy.
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
             .build()
-            .expect("a client without TLS always builds");
+            .expect("building the HTTP client (the crypto provider is installed above)");
         LiveKit {
             base: base.trim_end_matches('/').to_string(),
             http,

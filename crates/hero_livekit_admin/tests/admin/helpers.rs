@@ -125,6 +125,7 @@ pub async fn spawn_app() -> TestApp {
 
 /// An HTTP client that does not follow redirects (the tests look at them) and keeps no cookies.
 pub fn http() -> reqwest::Client {
+    hero_livekit_api::tls::install_crypto_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

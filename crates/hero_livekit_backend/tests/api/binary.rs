@@ -97,6 +97,7 @@ async fn started_before_the_server_it_waits_then_serves_and_stops_on_sigterm() {
         "{ready}"
     );
 
+    hero_livekit_api::tls::install_crypto_provider();
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     assert_eq!(

@@ -88,6 +88,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         .await
         .unwrap();
     });
+    hero_livekit_api::tls::install_crypto_provider();
     let client = reqwest::Client::new();
     // run() opens the database before serving; wait until it answers.
     for _ in 0..200 {

@@ -881,3 +881,128 @@ async fn revoke_and_import_keep_one_signing_key_and_redact_the_audit() {
     sfu.stop().await;
     app.stop().await;
 }
+
+/// A throwaway CA and a `localhost` certificate it signed: (CA PEM, leaf DER, leaf key DER).
+fn test_pki() -> (String, Vec<u8>, Vec<u8>) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &issuer)
+        .unwrap();
+    (ca.pem(), leaf.der().to_vec(), leaf_key.serialize_der())
+}
+
+/// Terminates TLS on `listener` and forwards the plain bytes to `127.0.0.1:upstream`, like the
+/// reverse proxy an operator puts in front of the SFU.
+fn tls_proxy(listener: tokio::net::TcpListener, upstream: u16, cert: Vec<u8>, key: Vec<u8>) {
+    use tokio_rustls::rustls;
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![cert.into()],
+        rustls::pki_types::PrivateKeyDer::Pkcs8(key.into()),
+    )
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                // A client that refuses our certificate ends the handshake: nothing to forward.
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut up = tokio::net::TcpStream::connect(("127.0.0.1", upstream))
+                    .await
+                    .unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
+            });
+        }
+    });
+}
+
+#[tokio::test]
+async fn an_sfu_behind_https_is_driven_when_its_certificate_is_trusted_and_refused_when_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca_pem, cert, key) = test_pki();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://localhost:{}", proxy.local_addr().unwrap().port());
+
+    // The binary, so the trust store can be given through the environment like in production.
+    let start = |home: &str, trust: bool| {
+        let mut cmd = std::process::Command::new(server_bin());
+        cmd.arg("--home")
+            .arg(dir.path().join(home))
+            .arg("--socket")
+            .arg(dir.path().join(home).join("rpc.sock"))
+            .args(["--livekit-url", &url, "--livekit-timeout", "3s"])
+            .env_remove("NOTIFY_SOCKET")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        if trust {
+            cmd.env("SSL_CERT_FILE", &ca_file);
+        } else {
+            cmd.env_remove("SSL_CERT_FILE");
+        }
+        cmd.spawn().unwrap()
+    };
+    let trusting = start("trusting", true);
+    let socket = dir.path().join("trusting/rpc.sock");
+    wait_socket(&socket);
+    let sfu = StandIn::start(&dir.path().join("trusting/livekit.yaml"), 0)
+        .await
+        .unwrap();
+    tls_proxy(proxy, sfu.port(), cert, key);
+
+    let c = RpcClient::connect(&socket).await.unwrap();
+    let room = c
+        .call::<RoomCreate>(&RoomCreateParams {
+            name: "over-tls".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(room.name, "over-tls");
+    let rooms = c
+        .call::<RoomListM>(&RoomListParams::default())
+        .await
+        .unwrap();
+    assert_eq!(rooms.rooms.len(), 1, "{rooms:?}");
+    let s = c.call::<StatusM>(&NoParams {}).await.unwrap();
+    assert!(s.sfu.reachable, "{:?}", s.sfu);
+    assert_eq!(s.sfu.config_loaded, Some(true), "{:?}", s.sfu);
+
+    // Without the CA in its trust store, the same SFU is refused: the certificate is checked.
+    let doubting = start("doubting", false);
+    let socket2 = dir.path().join("doubting/rpc.sock");
+    wait_socket(&socket2);
+    let c2 = RpcClient::connect(&socket2).await.unwrap();
+    let e = c2
+        .call::<RoomListM>(&RoomListParams::default())
+        .await
+        .unwrap_err();
+    let text = e.to_string();
+    let (code, data) = err(e);
+    assert_eq!(code, -32001);
+    assert_eq!(data["url"], url);
+    assert!(text.to_lowercase().contains("certificate"), "{text}");
+
+    drop((c, c2));
+    for child in [trusting, doubting] {
+        let (status, _) = terminate(child);
+        assert!(status.success());
+    }
+    sfu.stop().await;
+}

@@ -32,6 +32,7 @@ pub async fn spawn_with(extra: &str) -> TestApp {
     )
     .unwrap();
     let standin = StandIn::start(&yaml, 0).await.unwrap();
+    hero_livekit_api::tls::install_crypto_provider();
     TestApp {
         standin,
         http: reqwest::Client::new(),

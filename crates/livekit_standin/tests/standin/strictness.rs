@@ -168,6 +168,7 @@ async fn sdk_vector_tokens_are_judged_like_the_server() {
     let yaml = dir.path().join("livekit.yaml");
     std::fs::write(&yaml, format!("keys:\n  APIvectors0001: {secret}\n")).unwrap();
     let standin = livekit_standin::StandIn::start(&yaml, 0).await.unwrap();
+    hero_livekit_api::tls::install_crypto_provider();
     let http = reqwest::Client::new();
     let post = |method: &str, token: &str, body: Value| {
         http.post(format!(
