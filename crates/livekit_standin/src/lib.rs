@@ -73,7 +73,23 @@ impl StandIn {
     /// Reads `livekit_yaml` once and serves on 127.0.0.1:`port` (0 = ephemeral).
     pub async fn start(livekit_yaml: &Path, port: u16) -> anyhow::Result<StandIn> {
         let config = Config::load(livekit_yaml)?;
-        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        // A fixed port that was just released (a stopped instance, or a test's "free port"
+        // probe) can stay held for a moment by a child another thread is forking, until its
+        // exec closes the copy. Retry briefly instead of failing the restart.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        let listener = loop {
+            match TcpListener::bind(addr).await {
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::AddrInUse
+                        && port != 0
+                        && std::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                other => break other?,
+            }
+        };
         Ok(Self::serve(config, listener))
     }
 
