@@ -1,6 +1,8 @@
 //! `/rooms` (live list, create, delete) and `/rooms/{name}` (participants and their tracks:
 //! mute, remove, permissions; room metadata; send data).
 
+use std::collections::BTreeMap;
+
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
@@ -17,7 +19,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::tokens::describe;
-use super::{parse_secs, parse_u32, seg};
+use super::{parse_pairs, parse_secs, parse_u32, seg};
 use crate::AppState;
 use crate::auth::Session;
 use crate::error::Error;
@@ -308,6 +310,7 @@ fn participant_row(
                 strong { (p.identity) }
                 @if !p.name.is_empty() && p.name != p.identity { br; span.muted { (p.name) } }
                 @if !p.metadata.is_empty() { br; span.hint { "metadata: " (clip(&p.metadata, 40)) } }
+                @for (k, v) in &p.attributes { br; span.hint.attr { (k) "=" (clip(v, 40)) } }
             }
             td { (badge(if p.state == "active" || p.state == "joined" { "ok" } else { "" }, &p.state)) }
             td { (time(&p.joined_at)) }
@@ -337,7 +340,7 @@ fn participant_row(
                     button.danger.small type="submit" aria-label={ "Remove " (p.identity) } { "Remove" }
                 }
                 details {
-                    summary { "Permissions…" }
+                    summary { "Edit…" }
                     form method="post" action=(participant_url(room, &p.identity, "update")) {
                         (html::csrf(session))
                         input type="hidden" name="perm" value="1";
@@ -352,6 +355,14 @@ fn participant_row(
                         }
                         div.field { label for={ "n-" (p.sid) } { "Name" } input id={ "n-" (p.sid) } name="name" value=(p.name); }
                         div.field { label for={ "md-" (p.sid) } { "Metadata" } textarea id={ "md-" (p.sid) } name="metadata" { (p.metadata) } }
+                        div.field {
+                            label for={ "at-" (p.sid) } { "Attributes " span.hint { "one key=value per line; remove a line to delete the key" } }
+                            textarea id={ "at-" (p.sid) } name="attributes" {
+                                @for (k, v) in &p.attributes { (k) "=" (v) "\n" }
+                            }
+                            // The keys shown, so a removed line deletes exactly what the operator saw.
+                            input type="hidden" name="attribute_keys" value=(serde_json::to_string(&p.attributes.keys().collect::<Vec<_>>()).unwrap_or_default());
+                        }
                         button.small type="submit" { "Update" }
                     }
                 }
@@ -518,6 +529,27 @@ pub struct UpdateForm {
     can_update_metadata: Option<String>,
     #[serde(default)]
     hidden: Option<String>,
+    #[serde(default)]
+    attributes: String,
+    /// JSON array of the attribute keys the form showed.
+    #[serde(default)]
+    attribute_keys: String,
+}
+
+/// The attribute change a form asks for: its lines, plus an empty value (LiveKit's "delete")
+/// for every key the form showed that is no longer there. `None` when nothing changes.
+fn attribute_changes(f: &UpdateForm) -> Result<Option<BTreeMap<String, String>>, String> {
+    let mut changes = parse_pairs("Attributes", &f.attributes)?.unwrap_or_default();
+    let shown: Vec<String> = if f.attribute_keys.trim().is_empty() {
+        Vec::new()
+    } else {
+        serde_json::from_str(&f.attribute_keys)
+            .map_err(|_| "Attributes: the form was damaged; reload the page".to_string())?
+    };
+    for key in shown {
+        changes.entry(key).or_default();
+    }
+    Ok((!changes.is_empty()).then_some(changes))
 }
 
 pub async fn update(
@@ -526,12 +558,20 @@ pub async fn update(
     Path((name, identity)): Path<(String, String)>,
     Form(f): Form<UpdateForm>,
 ) -> Response {
+    let at = Some(format!("p:{identity}"));
+    let attributes = match attribute_changes(&f) {
+        Ok(a) => a,
+        Err(e) => {
+            state.sessions.set_flash_at(&session, at, false, e);
+            return back_to(&name);
+        }
+    };
     let p = ParticipantUpdateParams {
         room: name.clone(),
         identity: identity.clone(),
         name: Some(f.name.trim().to_string()).filter(|n| !n.is_empty()),
         metadata: Some(f.metadata),
-        attributes: None,
+        attributes,
         permission: Some(PermissionPatch {
             can_publish: Some(f.can_publish.is_some()),
             can_subscribe: Some(f.can_subscribe.is_some()),
@@ -541,7 +581,6 @@ pub async fn update(
             ..Default::default()
         }),
     };
-    let at = Some(format!("p:{identity}"));
     match state.rpc.call::<ParticipantUpdate>(&p).await {
         Ok(_) => state
             .sessions
@@ -551,4 +590,40 @@ pub async fn update(
             .set_flash_at(&session, at, false, describe(&e)),
     }
     back_to(&name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(attributes: &str, keys: &str) -> UpdateForm {
+        UpdateForm {
+            attributes: attributes.into(),
+            attribute_keys: keys.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn removed_attribute_lines_become_deletions() {
+        let changes = attribute_changes(&form("role=host\nseat = 3", r#"["role","lang"]"#))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            changes.into_iter().collect::<Vec<_>>(),
+            vec![
+                ("lang".to_string(), String::new()),
+                ("role".to_string(), "host".to_string()),
+                ("seat".to_string(), "3".to_string()),
+            ]
+        );
+        assert_eq!(attribute_changes(&form("", "[]")).unwrap(), None);
+        assert_eq!(attribute_changes(&form("", "")).unwrap(), None);
+        assert!(
+            attribute_changes(&form("no equals sign", "[]"))
+                .unwrap_err()
+                .contains("key=value")
+        );
+        assert!(attribute_changes(&form("", "not json")).is_err());
+    }
 }

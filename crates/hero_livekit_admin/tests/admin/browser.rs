@@ -310,6 +310,31 @@ async fn operator_walks_through_every_page() {
     b.find("tr[id='p:alice'] .badge.warn").await;
     b.screenshot("04-room").await;
 
+    // Edit alice: an attribute and her publish permission, then delete the attribute again.
+    let row = "tr[id='p:alice']";
+    b.click(&format!("{row} details summary")).await;
+    b.fill(&format!("{row} textarea[name=attributes]"), "role=host")
+        .await;
+    b.click(&format!("{row} input[name=can_publish]")).await;
+    b.click(&format!("{row} details button[type=submit]")).await;
+    let text = b.wait_text("alice updated.").await;
+    assert!(text.contains("role=host"), "{text}");
+    let publish = b
+        .find(&format!("{row} input[name=can_publish]"))
+        .await
+        .prop("checked")
+        .await
+        .unwrap();
+    assert_eq!(publish.as_deref(), Some("false"), "publish was revoked");
+    b.screenshot("04-room-participant-edited").await;
+    b.click(&format!("{row} details summary")).await;
+    b.fill(&format!("{row} textarea[name=attributes]"), "")
+        .await;
+    b.click(&format!("{row} details button[type=submit]")).await;
+    b.wait_text("alice updated.").await;
+    let text = b.find(row).await.text().await.unwrap();
+    assert!(!text.contains("role=host"), "{text}");
+
     // Mint a token and decode it.
     b.goto(&admin.url("/tokens")).await;
     b.fill("#t-room", "standup").await;
