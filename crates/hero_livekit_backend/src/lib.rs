@@ -31,6 +31,9 @@ use crate::db::Writer;
 use crate::metrics::Metrics;
 use crate::state::AppState;
 
+/// Events a slow live-stream reader may fall behind by before it is told it lagged.
+const LIVE_BUFFER: usize = 1024;
+
 /// Serves on `listener` until `shutdown` completes, then drains requests and the writer.
 pub async fn run(
     config: Config,
@@ -42,12 +45,15 @@ pub async fn run(
     let (writer, writer_task) = Writer::spawn(pool.clone());
     let settings = Arc::new(ArcSwap::from_pointee(config.settings.clone()));
     let metrics = Arc::new(Metrics::default());
+    let (stop_streams, stopping) = tokio::sync::watch::channel(false);
     let state = AppState::new(state::Inner {
         settings: settings.clone(),
         pool: pool.clone(),
         writer,
         metrics: metrics.clone(),
         body_timeout: config.request_timeout,
+        live: tokio::sync::broadcast::channel(LIVE_BUFFER).0,
+        stopping,
     });
     let reload = reload::spawn(
         config.env_file.clone(),
@@ -65,6 +71,10 @@ pub async fn run(
     );
     tracing::info!(%addr, "lk-backend ready");
     let app = routes::app(state);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop_streams.send(true);
+    };
     serve::serve(listener, app, metrics, shutdown).await;
     reload.abort();
     pruner.abort();

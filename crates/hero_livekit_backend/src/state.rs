@@ -23,6 +23,20 @@ pub struct Inner {
     pub metrics: Arc<Metrics>,
     /// Longest time a client may take to send a request body.
     pub body_timeout: Duration,
+    /// Every newly stored webhook event, for `GET /api/events/stream`.
+    pub live: tokio::sync::broadcast::Sender<LiveEvent>,
+    /// Becomes true when the service stops, ending the live streams so the drain is quick.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
+}
+
+/// A stored webhook event as the live stream announces it (the full body is in `/api/events`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LiveEvent {
+    pub id: String,
+    pub event: String,
+    pub room: Option<String>,
+    pub participant: Option<String>,
+    pub created_at: String,
 }
 
 impl AppState {

@@ -1,13 +1,19 @@
-//! `GET /api/events` and `GET /api/sessions` (Bearer BACKEND_API_TOKEN).
+//! `GET /api/events`, `GET /api/events/stream` and `GET /api/sessions` (Bearer
+//! BACKEND_API_TOKEN).
+
+use std::convert::Infallible;
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use futures_util::{Stream, StreamExt};
 use hero_livekit_api::timefmt::{parse_rfc3339, rfc3339};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
+use tokio::sync::broadcast::error::RecvError;
 
 use super::authorize;
 use crate::db::{self, EventFilter};
@@ -180,4 +186,40 @@ pub async fn sessions(
     };
     let rows = db::list_events(&state.pool, &filter).await?;
     Ok(Json(json!({ "rooms": sessions::derive(&rows) })))
+}
+
+/// `GET /api/events/stream`: Server-Sent Events, one `webhook` event per newly stored webhook
+/// (JSON: id, event, room, participant, created_at), so a UI can refresh when something
+/// happens instead of polling. A reader that falls behind gets a `lagged` event (with how many
+/// it missed) and should re-read `/api/events`. Ends when the service stops.
+pub async fn stream(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = std::result::Result<SseEvent, Infallible>>>> {
+    privileged(&state, &headers)?;
+    let rx = state.live.subscribe();
+    let mut stopping = state.stopping.clone();
+    let stopped = async move {
+        let _ = stopping.wait_for(|s| *s).await;
+    };
+    let events = futures_util::stream::unfold(rx, |mut rx| async move {
+        let item = match rx.recv().await {
+            Ok(e) => SseEvent::default()
+                .event("webhook")
+                .json_data(&e)
+                .unwrap_or_else(|_| SseEvent::default().event("lagged").data("{}")),
+            Err(RecvError::Lagged(n)) => SseEvent::default()
+                .event("lagged")
+                .data(json!({ "missed": n }).to_string()),
+            Err(RecvError::Closed) => return None,
+        };
+        Some((Ok(item), rx))
+    });
+    // Opening comment: the headers and a first byte go out at once, so a client knows it is
+    // subscribed before any event arrives.
+    let hello = futures_util::stream::once(async { Ok(SseEvent::default().comment("subscribed")) });
+    Ok(
+        Sse::new(hello.chain(events).take_until(Box::pin(stopped)))
+            .keep_alive(KeepAlive::default()),
+    )
 }

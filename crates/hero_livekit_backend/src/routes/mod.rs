@@ -36,6 +36,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .route("/webhook", post(webhook::receive))
         .route("/api/events", get(events::list))
+        .route("/api/events/stream", get(events::stream))
         .route("/api/sessions", get(events::sessions))
         .route("/api/token", post(token::create).options(token::options))
         .fallback(|| async { Error::NotFound })

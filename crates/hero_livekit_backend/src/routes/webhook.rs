@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::read_body;
 use crate::db::{NewEvent, Stored};
 use crate::error::{Error, Result};
-use crate::state::AppState;
+use crate::state::{AppState, LiveEvent};
 use crate::webhook::{EventSummary, body_sha256, verify};
 
 pub async fn receive(State(state): State<AppState>, req: Request) -> Result<Json<Value>> {
@@ -57,9 +57,18 @@ pub async fn receive(State(state): State<AppState>, req: Request) -> Result<Json
         signing_key,
         body: body.to_vec(),
     };
+    let live = LiveEvent {
+        id: event.event_id.clone(),
+        event: event.event.clone(),
+        room: event.room_name.clone(),
+        participant: event.participant_identity.clone(),
+        created_at: hero_livekit_api::timefmt::rfc3339(event.created_at),
+    };
     let status = match state.writer.store(event).await? {
         Stored::New => {
             state.metrics.webhooks_received.inc();
+            // Announced only once durable; nobody listening is fine.
+            let _ = state.live.send(live);
             "stored"
         }
         Stored::Duplicate => {

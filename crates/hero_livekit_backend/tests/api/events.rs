@@ -256,3 +256,110 @@ async fn events_older_than_the_retention_are_pruned() {
     assert_eq!(ids, vec!["EV_fresh"]);
     app.stop().await;
 }
+
+/// Reads the stream until an SSE event named `name` arrives; returns its data line.
+async fn next_event(stream: &mut reqwest::Response, buf: &mut String, name: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        // Complete events are separated by a blank line.
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let field = |f: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(f))
+                    .map(|v| v.trim_start().to_string())
+            };
+            if field("event:").as_deref() == Some(name) {
+                return field("data:").unwrap_or_default();
+            }
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let chunk = tokio::time::timeout(left, stream.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("no {name} event; have {buf:?}"))
+            .unwrap()
+            .unwrap_or_else(|| panic!("the stream ended before a {name} event"));
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test]
+async fn the_live_stream_announces_each_stored_event_once() {
+    let app = spawn_app().await;
+    let anonymous = app
+        .client
+        .get(app.url("/api/events/stream"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    let mut stream = app
+        .client
+        .get(app.url("/api/events/stream"))
+        .bearer_auth(API_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    assert_eq!(
+        stream.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    let mut buf = String::new();
+    let t = 1_795_700_000;
+    let joined = event_body(
+        "participant_joined",
+        "EV_live1",
+        "standup",
+        Some("alice"),
+        t,
+    );
+    assert_eq!(
+        app.signed_webhook(&joined, KEY_A, SECRET_A).await.status(),
+        200
+    );
+    let data: serde_json::Value =
+        serde_json::from_str(&next_event(&mut stream, &mut buf, "webhook").await).unwrap();
+    assert_eq!(data["id"], "EV_live1");
+    assert_eq!(data["event"], "participant_joined");
+    assert_eq!(data["room"], "standup");
+    assert_eq!(data["participant"], "alice");
+    assert_eq!(data["created_at"], rfc3339(t));
+
+    // LiveKit's retry of the same event is stored once and announced once; a forged one never.
+    assert_eq!(
+        app.signed_webhook(&joined, KEY_A, SECRET_A).await.status(),
+        200
+    );
+    let forged = event_body("room_finished", "EV_forged", "standup", None, t + 5);
+    assert_eq!(
+        app.signed_webhook(&forged, KEY_A, "not-the-secret")
+            .await
+            .status(),
+        401
+    );
+    let left = event_body(
+        "participant_left",
+        "EV_live2",
+        "standup",
+        Some("alice"),
+        t + 9,
+    );
+    app.signed_webhook(&left, KEY_A, SECRET_A).await;
+    let data: serde_json::Value =
+        serde_json::from_str(&next_event(&mut stream, &mut buf, "webhook").await).unwrap();
+    assert_eq!(
+        data["id"], "EV_live2",
+        "the duplicate and the forged one were not announced"
+    );
+
+    // Stopping the service ends the stream instead of holding the drain.
+    app.stop().await;
+    let end = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+    })
+    .await;
+    assert!(end.is_ok(), "the stream outlived the service");
+}
