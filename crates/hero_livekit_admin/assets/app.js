@@ -47,6 +47,9 @@
 
   // Live regions: data-live="seconds". The page itself is re-fetched and the region with the
   // same id swapped in, unless the operator is typing or has a <details> open inside it.
+  // While /live (Server-Sent Events) is connected, a region is refreshed as soon as the control
+  // plane or LiveKit's webhooks report a change, and the timer only backs it up (every 30 s);
+  // without it, the timer alone refreshes every data-live seconds.
   function busy(region) {
     var a = document.activeElement;
     if (a && region.contains(a) && /^(INPUT|TEXTAREA|SELECT)$/.test(a.tagName)) return true;
@@ -54,25 +57,53 @@
     var sel = window.getSelection && window.getSelection();
     return !!(sel && !sel.isCollapsed && region.contains(sel.anchorNode));
   }
-  document.querySelectorAll("[data-live][id]").forEach(function (region) {
+  var regions = Array.prototype.slice.call(document.querySelectorAll("[data-live][id]"));
+  var stream = null;
+  function pushing() { return !!stream && stream.readyState === 1; }
+  function refresh(region) {
+    if (region._inflight || document.hidden || busy(region)) return Promise.resolve();
+    region._inflight = true;
+    region._last = Date.now();
+    return fetch(window.location.href, { credentials: "same-origin", headers: { "x-live-refresh": "1" } })
+      .then(function (r) {
+        if (r.redirected || r.status === 401) { window.location.href = "/login"; throw 0; }
+        return r.text();
+      })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var fresh = doc.getElementById(region.id);
+        if (fresh && !busy(region)) { region.innerHTML = fresh.innerHTML; times(region); label(pushing()); }
+      })
+      .catch(function () {})
+      .then(function () { region._inflight = false; });
+  }
+  regions.forEach(function (region) {
     var every = Math.max(2, parseInt(region.getAttribute("data-live"), 10) || 5) * 1000;
-    var tick = function () {
-      if (document.hidden || busy(region)) return setTimeout(tick, every);
-      fetch(window.location.href, { credentials: "same-origin", headers: { "x-live-refresh": "1" } })
-        .then(function (r) {
-          if (r.redirected || r.status === 401) { window.location.href = "/login"; throw 0; }
-          return r.text();
-        })
-        .then(function (html) {
-          var doc = new DOMParser().parseFromString(html, "text/html");
-          var fresh = doc.getElementById(region.id);
-          if (fresh && !busy(region)) { region.innerHTML = fresh.innerHTML; times(region); }
-        })
-        .catch(function () {})
-        .then(function () { setTimeout(tick, every); });
-    };
-    setTimeout(tick, every);
+    region._last = Date.now();
+    setInterval(function () {
+      if (Date.now() - region._last < (pushing() ? 30000 : every)) return;
+      region._last = Date.now();
+      refresh(region);
+    }, 1000);
   });
+  // "Refreshes every N s" becomes "Live" while the stream is connected.
+  function label(live) {
+    document.querySelectorAll("p.live").forEach(function (p) {
+      if (!p.hasAttribute("data-polling")) p.setAttribute("data-polling", p.textContent);
+      p.textContent = live ? "Live: updates as they happen" : p.getAttribute("data-polling");
+    });
+  }
+  if (regions.length && window.EventSource) {
+    stream = new EventSource("/live");
+    var pending = null;
+    stream.addEventListener("open", function () { label(true); });
+    stream.addEventListener("error", function () { label(pushing()); });
+    // A burst of events (a room filling up) costs one refresh.
+    stream.addEventListener("change", function () {
+      if (pending) return;
+      pending = setTimeout(function () { pending = null; regions.forEach(refresh); }, 250);
+    });
+  }
 
   times(document);
 })();

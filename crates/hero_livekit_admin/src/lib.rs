@@ -30,6 +30,11 @@ pub struct AppState {
     pub rpc: rpc::Rpc,
     /// For lk-backend's events API.
     pub http: reqwest::Client,
+    /// For lk-backend's event stream: no overall timeout, since the response never ends.
+    pub live_http: reqwest::Client,
+    /// Set when the service stops, ending the `/live` streams (a graceful shutdown waits for
+    /// every connection, and those would otherwise never finish).
+    pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -42,11 +47,17 @@ impl AppState {
             .connect_timeout(std::time::Duration::from_secs(3))
             .build()
             .map_err(|e| Error::Backend(e.to_string()))?;
+        let live_http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(3))
+            .build()
+            .map_err(|e| Error::Backend(e.to_string()))?;
         let state = AppState {
             login: auth::LoginToken::new(&token),
             sessions: Arc::new(auth::Sessions::new(config.session_ttl)),
             rpc: rpc::Rpc::new(config.socket.clone(), config.call_timeout),
             http,
+            live_http,
+            stopping: Arc::new(tokio::sync::watch::channel(false).0),
             config: Arc::new(config),
         };
         Ok((state, token))
@@ -90,6 +101,7 @@ pub fn app(state: AppState) -> Router {
             "/logout",
             get(pages::login::logout_page).post(pages::login::logout),
         )
+        .route("/live", get(pages::live::stream))
         .route("/api/status", get(pages::api::status))
         .route("/api/rooms", get(pages::api::rooms))
         .route(
@@ -150,6 +162,11 @@ pub async fn serve(
 ) -> Result<()> {
     let addr = listener.local_addr().map_err(Error::Serve)?;
     tracing::info!(%addr, socket = %state.config.socket.display(), "hero_livekit_admin listening");
+    let stopping = state.stopping.clone();
+    let shutdown = async move {
+        shutdown.await;
+        stopping.send_replace(true);
+    };
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await

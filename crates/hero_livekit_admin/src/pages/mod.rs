@@ -6,6 +6,7 @@ pub mod audit;
 pub mod config;
 pub mod events;
 pub mod keys;
+pub mod live;
 pub mod login;
 pub mod overview;
 pub mod rooms;

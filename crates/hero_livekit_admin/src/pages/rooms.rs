@@ -255,6 +255,7 @@ pub async fn show(
                     }
                 }
             }
+            p.live { "Refreshes every 4 s" }
         }
         div.grid {
             section.card aria-labelledby="h-metadata" {
