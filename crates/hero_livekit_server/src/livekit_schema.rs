@@ -124,6 +124,14 @@ pub struct Rtc {
     pub datachannel_data_track_target_latency: Option<Any>,
     pub forward_stats: Option<Any>,
     pub enable_rtp_stream_restart_detection: Option<bool>,
+    // Newer keys of the embedded `rtcconfig.RTCConfig` (livekit/mediatransportutil
+    // pkg/rtcconfig/config.go): a serious override must not be refused because we lag behind.
+    pub additional_host_ips: Option<Vec<String>>,
+    pub require_ipv4: Option<bool>,
+    pub host_acceptance_min_wait: Option<Any>,
+    pub srflx_acceptance_min_wait: Option<Any>,
+    pub prflx_acceptance_min_wait: Option<Any>,
+    pub relay_acceptance_min_wait: Option<Any>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -425,5 +433,12 @@ mod tests {
         );
         assert!(check(&json!({"rtc": {"udp_port": {"start": 1, "end": 2}}})).is_err());
         assert!(check(&json!({"rtc": {"udp_port": "7882-7892"}})).is_ok());
+        assert!(
+            check(
+                &json!({"rtc": {"additional_host_ips": ["10.0.0.2"], "require_ipv4": true,
+                "srflx_acceptance_min_wait": "500ms"}})
+            )
+            .is_ok()
+        );
     }
 }

@@ -80,6 +80,15 @@ struct RawConfig {
     room: RawRoom,
     #[serde(default)]
     limit: RawLimit,
+    #[serde(default)]
+    webhook: RawWebhook,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawWebhook {
+    api_key: Option<String>,
+    #[serde(default)]
+    urls: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -127,6 +136,13 @@ impl Config {
                 "one of key-file or keys must be provided in order to support a secure installation"
                     .into(),
             ));
+        }
+
+        // livekit-server refuses to start when webhooks are configured with a key it does not
+        // have (facts §1.7; the message is LiveKit's, misleading as it is).
+        let webhook_key = raw.webhook.api_key.as_deref().unwrap_or("");
+        if !raw.webhook.urls.is_empty() && keys.get(webhook_key).is_none_or(|s| s.is_empty()) {
+            return Err(Error::Config("api_key is required to use webhooks".into()));
         }
 
         let d = RoomDefaults::default();
@@ -225,6 +241,20 @@ mod tests {
         assert_eq!(c.room.departure_timeout, 20);
         assert!(!c.room.enable_remote_unmute);
         assert_eq!(c.limits.max_metadata_size, 512 * 1024);
+    }
+
+    #[test]
+    fn webhooks_need_a_configured_key() {
+        let base = "keys:\n  APIa: secret-a\nwebhook:\n  urls: [http://127.0.0.1:8081/webhook]\n";
+        assert!(Config::parse(&format!("{base}  api_key: APIa\n")).is_ok());
+        for bad in ["", "  api_key: APIgone\n"] {
+            let err = Config::parse(&format!("{base}{bad}"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("api_key is required to use webhooks"), "{err}");
+        }
+        // Without URLs nothing is sent, so no key is needed.
+        assert!(Config::parse("keys:\n  APIa: s\nwebhook:\n  api_key: APIx\n").is_ok());
     }
 
     #[test]

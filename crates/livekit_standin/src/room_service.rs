@@ -154,21 +154,22 @@ impl Svc<'_> {
         req: proto::ListParticipantsRequest,
     ) -> R<proto::ListParticipantsResponse> {
         self.admin(&req.room)?;
+        // LiveKit's room store answers an unknown room with an empty list, not not_found.
         let mut state = self.shared.state();
-        let room = state
+        let participants = state
             .room(&req.room)
-            .ok_or_else(TwirpError::room_not_found)?;
-        Ok(proto::ListParticipantsResponse {
-            participants: room.participants.clone(),
-        })
+            .map(|r| r.participants.clone())
+            .unwrap_or_default();
+        Ok(proto::ListParticipantsResponse { participants })
     }
 
     fn get_participant(&self, req: proto::RoomParticipantIdentity) -> R<proto::ParticipantInfo> {
         self.admin(&req.room)?;
         let mut state = self.shared.state();
+        // LoadParticipant reports a missing room as a missing participant.
         let room = state
             .room(&req.room)
-            .ok_or_else(TwirpError::room_not_found)?;
+            .ok_or_else(TwirpError::participant_not_found)?;
         room.participant_mut(&req.identity)
             .map(|p| p.clone())
             .ok_or_else(TwirpError::participant_not_found)
@@ -180,11 +181,12 @@ impl Svc<'_> {
     ) -> R<proto::RemoveParticipantResponse> {
         self.admin(&req.room)?;
         let mut state = self.shared.state();
-        let room = state
-            .room(&req.room)
-            .ok_or_else(TwirpError::room_not_found)?;
+        // RoomService answers twirp.NotFoundError("participant not found") whether the room or
+        // the participant is missing.
+        let not_found = || TwirpError::new("not_found", "participant not found");
+        let room = state.room(&req.room).ok_or_else(not_found)?;
         if !room.remove_participant(&req.identity) {
-            return Err(TwirpError::participant_not_found());
+            return Err(not_found());
         }
         Ok(proto::RemoveParticipantResponse {})
     }
@@ -243,7 +245,7 @@ impl Svc<'_> {
         let mut state = self.shared.state();
         let room = state
             .room(&req.room)
-            .ok_or_else(TwirpError::room_not_found)?;
+            .ok_or_else(TwirpError::participant_not_found)?;
         let p = room
             .participant_mut(&req.identity)
             .ok_or_else(TwirpError::participant_not_found)?;

@@ -92,8 +92,21 @@ pub fn register(r: &mut Registry) {
             room: p.room.clone(),
         };
         let resp: proto::ListParticipantsResponse = c
-            .sfu("ListParticipants", Grant::RoomAdmin(p.room), req)
+            .sfu("ListParticipants", Grant::RoomAdmin(p.room.clone()), req)
             .await?;
+        // LiveKit lists an unknown room as empty; say "no such room" instead of showing a
+        // mistyped name as an empty room. Only an empty answer costs the extra call.
+        if resp.participants.is_empty() {
+            let req = proto::ListRoomsRequest {
+                names: vec![p.room],
+            };
+            let rooms: proto::ListRoomsResponse = c.sfu("ListRooms", Grant::RoomList, req).await?;
+            if rooms.rooms.is_empty() {
+                return Err(Error::TwirpNotFound {
+                    msg: "requested room does not exist".into(),
+                });
+            }
+        }
         Ok(ParticipantList {
             participants: resp.participants.into_iter().map(participant).collect(),
         })

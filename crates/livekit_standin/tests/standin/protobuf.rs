@@ -179,7 +179,7 @@ async fn room_client_full_round_trip() {
     rc.remove_participant("standup", "bob").await.unwrap();
     let err = rc.remove_participant("standup", "bob").await.unwrap_err();
     assert!(
-        format!("{err:?}").contains("participant does not exist"),
+        format!("{err:?}").contains("participant not found"),
         "{err:?}"
     );
     assert_eq!(rc.list_participants("standup").await.unwrap().len(), 1);
