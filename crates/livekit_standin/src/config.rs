@@ -16,6 +16,8 @@ pub struct Config {
     pub keys: BTreeMap<String, String>,
     pub room: RoomDefaults,
     pub limits: Limits,
+    /// Where webhooks go, when `webhook.urls` is set.
+    pub webhook: Option<crate::webhooks::WebhookConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -144,6 +146,11 @@ impl Config {
         if !raw.webhook.urls.is_empty() && keys.get(webhook_key).is_none_or(|s| s.is_empty()) {
             return Err(Error::Config("api_key is required to use webhooks".into()));
         }
+        let webhook = (!raw.webhook.urls.is_empty()).then(|| crate::webhooks::WebhookConfig {
+            api_key: webhook_key.to_string(),
+            secret: keys[webhook_key].clone(),
+            urls: raw.webhook.urls.clone(),
+        });
 
         let d = RoomDefaults::default();
         let room = RoomDefaults {
@@ -193,7 +200,12 @@ impl Config {
                 l.max_api_request_body_size,
             ),
         };
-        Ok(Config { keys, room, limits })
+        Ok(Config {
+            keys,
+            room,
+            limits,
+            webhook,
+        })
     }
 }
 

@@ -1,6 +1,7 @@
 //! A dev-only stand-in for livekit-server's HTTP surface, as strict as the real server per
 //! `livekit-facts.md`: same token checks and plain-text 401s, the Twirp RoomService in protobuf
-//! and JSON with LiveKit's encodings and error bodies, and `GET /` health. livekit-server cannot
+//! and JSON with LiveKit's encodings and error bodies, `GET /` health, and the webhooks LiveKit
+//! sends about rooms, participants and tracks (signed, ordered, retried; see [`webhooks`]). livekit-server cannot
 //! be installed where our tests run; a stand-in that accepted anything would prove nothing.
 //!
 //! Never part of a shipped binary (`publish = false`).
@@ -13,6 +14,7 @@ mod json;
 mod room_service;
 mod state;
 mod twirp;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -67,6 +69,8 @@ pub struct StandIn {
     port: u16,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    /// Sends webhooks; stopped with the instance, losing what is queued, like the real server.
+    notifier: Option<JoinHandle<()>>,
 }
 
 impl StandIn {
@@ -96,11 +100,17 @@ impl StandIn {
     /// Serves an already-loaded config on an already-bound listener.
     pub fn serve(config: Config, listener: TcpListener) -> StandIn {
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+        let mut state = state::State::default();
+        let notifier = config.webhook.clone().map(|w| {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            state.notify = Some(tx);
+            tokio::spawn(webhooks::run(w, rx))
+        });
         let shared = Arc::new(Shared {
             config,
             ready: AtomicBool::new(true),
             started_at: format!("{:.0}", now_f64()),
-            state: Mutex::new(state::State::default()),
+            state: Mutex::new(state),
             requests: Mutex::new(Vec::new()),
         });
         let (tx, rx) = oneshot::channel();
@@ -111,6 +121,7 @@ impl StandIn {
             port,
             shutdown: Some(tx),
             task: Some(task),
+            notifier,
         }
     }
 
@@ -157,10 +168,7 @@ impl StandIn {
 
     /// Simulates a participant leaving on its own (starts the departure timeout when last).
     pub fn leave(&self, room: &str, identity: &str) -> bool {
-        self.shared
-            .state()
-            .room(room)
-            .is_some_and(|r| r.remove_participant(identity))
+        self.shared.state().remove_participant(room, identity)
     }
 
     /// What SendData delivered to `room`, oldest first (kept after the room closes).
@@ -188,6 +196,9 @@ impl StandIn {
     }
 
     async fn shutdown_now(&mut self) {
+        if let Some(n) = self.notifier.take() {
+            n.abort();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -200,6 +211,9 @@ impl StandIn {
 impl Drop for StandIn {
     /// A dropped handle without `stop` still tears the server down (without waiting).
     fn drop(&mut self) {
+        if let Some(n) = self.notifier.take() {
+            n.abort();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -183,10 +183,8 @@ impl Svc<'_> {
         let mut state = self.shared.state();
         // RoomService answers twirp.NotFoundError("participant not found") whether the room or
         // the participant is missing.
-        let not_found = || TwirpError::new("not_found", "participant not found");
-        let room = state.room(&req.room).ok_or_else(not_found)?;
-        if !room.remove_participant(&req.identity) {
-            return Err(not_found());
+        if !state.remove_participant(&req.room, &req.identity) {
+            return Err(TwirpError::new("not_found", "participant not found"));
         }
         Ok(proto::RemoveParticipantResponse {})
     }

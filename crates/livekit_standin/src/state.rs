@@ -117,6 +117,23 @@ pub struct State {
     rooms: BTreeMap<String, RoomEntry>,
     /// Kept apart from rooms so a test can still read what was sent after a room closed.
     pub data: BTreeMap<String, Vec<SentData>>,
+    /// The webhook queue, when `livekit.yaml` configures webhooks.
+    pub notify: Option<tokio::sync::mpsc::UnboundedSender<(Instant, proto::WebhookEvent)>>,
+}
+
+/// A participant as `participant_left` reports it.
+fn disconnected(mut p: proto::ParticipantInfo) -> proto::ParticipantInfo {
+    p.state = ParticipantState::Disconnected as i32;
+    p
+}
+
+/// `{sid, name}`: the room as track events carry it (without `enable_full_room_in_webhooks`).
+fn minimal_room(r: &proto::Room) -> proto::Room {
+    proto::Room {
+        sid: r.sid.clone(),
+        name: r.name.clone(),
+        ..Default::default()
+    }
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -147,11 +164,63 @@ pub fn new_id(prefix: &str) -> String {
 }
 
 impl State {
+    /// Queues a webhook event the way livekit-server's telemetry creates it.
+    fn emit(
+        &self,
+        event: &str,
+        room: proto::Room,
+        participant: Option<proto::ParticipantInfo>,
+        track: Option<proto::TrackInfo>,
+    ) {
+        if let Some(tx) = &self.notify {
+            let e = proto::WebhookEvent {
+                event: event.to_string(),
+                room: Some(room),
+                participant,
+                track,
+                id: new_id("EV_"),
+                created_at: unix_now().0,
+                ..Default::default()
+            };
+            let _ = tx.send((Instant::now(), e));
+        }
+    }
+
     /// Drops rooms whose timeout ran out. Called before every read, so expiry is lazy but
     /// never visible to a client.
     pub fn purge(&mut self) {
         let now = Instant::now();
-        self.rooms.retain(|_, r| !r.expired(now));
+        let expired: Vec<String> = self
+            .rooms
+            .iter()
+            .filter(|(_, r)| r.expired(now))
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in expired {
+            if let Some(r) = self.rooms.remove(&name) {
+                self.emit("room_finished", r.snapshot(), None, None);
+            }
+        }
+    }
+
+    /// A participant leaving (on its own, or removed through the API).
+    pub fn remove_participant(&mut self, room: &str, identity: &str) -> bool {
+        self.purge();
+        let Some(entry) = self.rooms.get_mut(room) else {
+            return false;
+        };
+        let Some(p) = entry
+            .participants
+            .iter()
+            .find(|p| p.identity == identity)
+            .cloned()
+        else {
+            return false;
+        };
+        entry.remove_participant(identity);
+        let snapshot = entry.snapshot();
+        self.emit("participant_left", snapshot, Some(disconnected(p)), None);
+        true
     }
 
     pub fn room(&mut self, name: &str) -> Option<&mut RoomEntry> {
@@ -164,14 +233,28 @@ impl State {
         self.rooms.values()
     }
 
+    /// Closes the room, disconnecting everyone in it first.
     pub fn delete_room(&mut self, name: &str) -> bool {
         self.purge();
-        self.rooms.remove(name).is_some()
+        let Some(mut r) = self.rooms.remove(name) else {
+            return false;
+        };
+        for p in std::mem::take(&mut r.participants) {
+            self.emit(
+                "participant_left",
+                r.snapshot(),
+                Some(disconnected(p)),
+                None,
+            );
+        }
+        self.emit("room_finished", r.snapshot(), None, None);
+        true
     }
 
     /// Get-or-create: an existing room is returned unchanged, whatever the request says.
     pub fn get_or_create(&mut self, req: &proto::CreateRoomRequest, cfg: &Config) -> proto::Room {
         self.purge();
+        let created = !self.rooms.contains_key(&req.name);
         let entry = self.rooms.entry(req.name.clone()).or_insert_with(|| {
             let (secs, ms) = unix_now();
             let or = |v: u32, d: u32| if v == 0 { d } else { v };
@@ -193,7 +276,11 @@ impl State {
                 ever_joined: false,
             }
         });
-        entry.snapshot()
+        let snapshot = entry.snapshot();
+        if created {
+            self.emit("room_started", snapshot.clone(), None, None);
+        }
+        snapshot
     }
 
     /// A client joining: the room is auto-created when the config allows it; a second join with
@@ -220,7 +307,11 @@ impl State {
             );
         }
         let entry = self.rooms.get_mut(room).expect("room exists");
-        entry.participants.retain(|p| p.identity != identity);
+        let replaced = entry
+            .participants
+            .iter()
+            .position(|p| p.identity == identity)
+            .map(|i| entry.participants.remove(i));
         let max = entry.room.max_participants;
         if max > 0 && entry.participants.len() as u32 >= max {
             return Err(JoinError::Full);
@@ -266,6 +357,40 @@ impl State {
         });
         entry.ever_joined = true;
         entry.emptied = None;
+        let room_now = entry.snapshot();
+        let joined = entry.participants.last().cloned().expect("just pushed");
+        if let Some(old) = replaced {
+            self.emit(
+                "participant_left",
+                room_now.clone(),
+                Some(disconnected(old)),
+                None,
+            );
+        }
+        // Joined once active, before publishing; then each track, with the room and the
+        // participant cut down to ids.
+        let mut announced = joined.clone();
+        announced.tracks.clear();
+        announced.is_publisher = false;
+        self.emit(
+            "participant_joined",
+            room_now.clone(),
+            Some(announced),
+            None,
+        );
+        for t in &joined.tracks {
+            let who = proto::ParticipantInfo {
+                sid: joined.sid.clone(),
+                identity: joined.identity.clone(),
+                ..Default::default()
+            };
+            self.emit(
+                "track_published",
+                minimal_room(&room_now),
+                Some(who),
+                Some(t.clone()),
+            );
+        }
         Ok(sid)
     }
 }

@@ -6,3 +6,4 @@ mod helpers;
 mod json;
 mod protobuf;
 mod strictness;
+mod webhooks;
