@@ -27,6 +27,9 @@ pub struct VideoGrant {
     pub room_admin: Option<bool>,
     #[serde(default)]
     pub room: Option<String>,
+    /// Forward/MoveParticipant also need this to name the destination room.
+    #[serde(default)]
+    pub destination_room: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

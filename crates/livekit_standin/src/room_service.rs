@@ -55,10 +55,12 @@ pub fn call(
         "UpdateRoomMetadata" => Ok(svc.update_room_metadata(decode(enc, body)?)?.encode_as(enc)),
         "ForwardParticipant" => {
             let req: proto::ForwardParticipantRequest = decode(enc, body)?;
+            svc.destination(&req.destination_room)?;
             svc.unsupported(&req.room)
         }
         "MoveParticipant" => {
             let req: proto::MoveParticipantRequest = decode(enc, body)?;
+            svc.destination(&req.destination_room)?;
             svc.unsupported(&req.room)
         }
         "PerformRpc" => {
@@ -79,6 +81,20 @@ type R<T> = Result<T, TwirpError>;
 impl Svc<'_> {
     fn admin(&self, room: &str) -> R<()> {
         if self.claims.is_admin_of(room) {
+            Ok(())
+        } else {
+            Err(TwirpError::permission_denied())
+        }
+    }
+
+    /// `EnsureDestRoomPermission`: the token's `destinationRoom` must name the destination.
+    fn destination(&self, room: &str) -> R<()> {
+        let named = self
+            .claims
+            .video
+            .as_ref()
+            .and_then(|v| v.destination_room.as_deref());
+        if named == Some(room) {
             Ok(())
         } else {
             Err(TwirpError::permission_denied())

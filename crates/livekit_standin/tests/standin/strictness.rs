@@ -287,6 +287,26 @@ async fn admin_of_room_a_is_refused_on_room_b() {
         let (s, out) = app.call_json(method, Some(&admin("a")), &body).await;
         assert_eq!((s, parse(&out)), (401, denied.clone()), "{method}");
     }
+    // Forward/Move also need `destinationRoom` naming the destination; with both grants
+    // right the single-node server has nothing to forward to.
+    for method in ["ForwardParticipant", "MoveParticipant"] {
+        let body = json!({"room": "a", "identity": "alice", "destination_room": "b"});
+        let (s, out) = app.call_json(method, Some(&admin("a")), &body).await;
+        assert_eq!((s, parse(&out)), (401, denied.clone()), "{method}");
+        let wrong = token(json!({"roomAdmin": true, "room": "a", "destinationRoom": "c"}));
+        let (s, _) = app.call_json(method, Some(&wrong), &body).await;
+        assert_eq!(s, 401, "{method}");
+        let both = token(json!({"roomAdmin": true, "room": "a", "destinationRoom": "b"}));
+        let (s, out) = app.call_json(method, Some(&both), &body).await;
+        assert_eq!(
+            (s, parse(&out)),
+            (
+                501,
+                json!({"code": "unimplemented", "msg": "not implemented"})
+            ),
+            "{method}"
+        );
+    }
     // No wildcard: an admin token with an empty room works for no room.
     for room in ["a", "b"] {
         let (s, _) = app
