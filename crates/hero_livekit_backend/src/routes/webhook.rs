@@ -57,18 +57,21 @@ pub async fn receive(State(state): State<AppState>, req: Request) -> Result<Json
         signing_key,
         body: body.to_vec(),
     };
-    let live = LiveEvent {
+    // Built only when someone follows the stream: the ingest path stays as lean as before.
+    let live = (state.live.receiver_count() > 0).then(|| LiveEvent {
         id: event.event_id.clone(),
         event: event.event.clone(),
         room: event.room_name.clone(),
         participant: event.participant_identity.clone(),
         created_at: hero_livekit_api::timefmt::rfc3339(event.created_at),
-    };
+    });
     let status = match state.writer.store(event).await? {
         Stored::New => {
             state.metrics.webhooks_received.inc();
             // Announced only once durable; nobody listening is fine.
-            let _ = state.live.send(live);
+            if let Some(live) = live {
+                let _ = state.live.send(live);
+            }
             "stored"
         }
         Stored::Duplicate => {
