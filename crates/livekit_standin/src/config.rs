@@ -142,15 +142,21 @@ impl Config {
 
         // livekit-server refuses to start when webhooks are configured with a key it does not
         // have (facts §1.7; the message is LiveKit's, misleading as it is).
-        let webhook_key = raw.webhook.api_key.as_deref().unwrap_or("");
-        if !raw.webhook.urls.is_empty() && keys.get(webhook_key).is_none_or(|s| s.is_empty()) {
-            return Err(Error::Config("api_key is required to use webhooks".into()));
-        }
-        let webhook = (!raw.webhook.urls.is_empty()).then(|| crate::webhooks::WebhookConfig {
-            api_key: webhook_key.to_string(),
-            secret: keys[webhook_key].clone(),
-            urls: raw.webhook.urls.clone(),
-        });
+        let webhook = if raw.webhook.urls.is_empty() {
+            None
+        } else {
+            let api_key = raw.webhook.api_key.unwrap_or_default();
+            let secret = keys
+                .get(&api_key)
+                .filter(|s| !s.is_empty())
+                .cloned()
+                .ok_or_else(|| Error::Config("api_key is required to use webhooks".into()))?;
+            Some(crate::webhooks::WebhookConfig {
+                api_key,
+                secret,
+                urls: raw.webhook.urls,
+            })
+        };
 
         let d = RoomDefaults::default();
         let room = RoomDefaults {

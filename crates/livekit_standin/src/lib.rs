@@ -196,9 +196,6 @@ impl StandIn {
     }
 
     async fn shutdown_now(&mut self) {
-        if let Some(n) = self.notifier.take() {
-            n.abort();
-        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -209,7 +206,8 @@ impl StandIn {
 }
 
 impl Drop for StandIn {
-    /// A dropped handle without `stop` still tears the server down (without waiting).
+    /// A dropped handle without `stop` still tears the server down (without waiting); either
+    /// way the webhook notifier stops here, losing what is queued, like the real server.
     fn drop(&mut self) {
         if let Some(n) = self.notifier.take() {
             n.abort();

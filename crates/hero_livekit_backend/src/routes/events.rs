@@ -206,8 +206,7 @@ pub async fn stream(
         let item = match rx.recv().await {
             Ok(e) => SseEvent::default()
                 .event("webhook")
-                .json_data(&e)
-                .unwrap_or_else(|_| SseEvent::default().event("lagged").data("{}")),
+                .data(serde_json::to_string(&e).unwrap_or_default()),
             Err(RecvError::Lagged(n)) => SseEvent::default()
                 .event("lagged")
                 .data(json!({ "missed": n }).to_string()),
