@@ -328,12 +328,18 @@ async fn local(cli: &Cli, home: &std::path::Path, socket: &std::path::Path) -> O
             match crate::up::up(args).await {
                 Ok(()) => Ok(true),
                 // "already running" is a contract (design §2): printed exactly.
-                Err(e) => match e.downcast_ref::<hero_livekit_server::Error>() {
-                    Some(err @ hero_livekit_server::Error::AlreadyRunning { .. }) => {
-                        Err(Failure::Plain(err.to_string()))
+                Err(e) => {
+                    if let Some(stopped) = crate::up::stopped(&e) {
+                        eprintln!("hero_livekit up: {stopped}");
+                        return Some(Ok(true));
                     }
-                    _ => Err(Failure::Rpc(format!("{e:#}"))),
-                },
+                    match e.downcast_ref::<hero_livekit_server::Error>() {
+                        Some(err @ hero_livekit_server::Error::AlreadyRunning { .. }) => {
+                            Err(Failure::Plain(err.to_string()))
+                        }
+                        _ => Err(Failure::Rpc(format!("{e:#}"))),
+                    }
+                }
             }
         }
         Command::Doctor { bin_dir } => {

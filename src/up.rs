@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use hero_livekit_api::paths;
-use tokio::sync::watch;
+use hero_livekit_api::service::Shutdown;
 
 pub struct Up {
     pub home: Option<PathBuf>,
@@ -17,16 +17,9 @@ pub struct Up {
     pub admin_listen: SocketAddr,
 }
 
-fn stopped(rx: &watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
-    let mut rx = rx.clone();
-    async move {
-        let _ = rx.wait_for(|s| *s).await;
-    }
-}
-
 pub async fn up(args: Up) -> Result<()> {
-    let signal = hero_livekit_server::shutdown_signal();
-    let (stop_tx, stop_rx) = watch::channel(false);
+    // One stop request for all three; a Ctrl-C while they start ends the start at once.
+    let shutdown = Shutdown::on_signals();
 
     // 1. The control plane: files first, then the socket.
     let cli = hero_livekit_server::config::Cli {
@@ -45,7 +38,7 @@ pub async fn up(args: Up) -> Result<()> {
         config.path(paths::LIVEKIT_YAML),
     );
     let booted = hero_livekit_server::boot(config).await?;
-    let server = tokio::spawn(booted.serve(stopped(&stop_rx)));
+    let server = tokio::spawn(booted.serve(shutdown.wait()));
 
     // 2. lk-backend: waits for the socket and reads backend.env by itself.
     let backend_cli = hero_livekit_backend::config::Cli {
@@ -54,7 +47,7 @@ pub async fn up(args: Up) -> Result<()> {
         env_file: None,
         wait_for_server: Duration::from_secs(30),
     };
-    let backend_config = hero_livekit_backend::Config::load(&backend_cli).await?;
+    let backend_config = hero_livekit_backend::Config::load(&backend_cli, &shutdown).await?;
     let backend_addr = backend_config.bind_addr();
     let backend_listener = tokio::net::TcpListener::bind(&backend_addr)
         .await
@@ -65,12 +58,12 @@ pub async fn up(args: Up) -> Result<()> {
     let backend = tokio::spawn(hero_livekit_backend::run(
         backend_config,
         backend_listener,
-        stopped(&stop_rx),
+        shutdown.wait(),
     ));
 
     // 3. The admin UI.
     let admin_config = hero_livekit_admin::Config::new(home.clone(), socket.clone());
-    hero_livekit_admin::wait_for_server(&admin_config, Duration::from_secs(30)).await?;
+    hero_livekit_admin::wait_for_server(&admin_config, Duration::from_secs(30), &shutdown).await?;
     let (admin_state, login_token) = hero_livekit_admin::AppState::new(admin_config)?;
     let admin_listener = tokio::net::TcpListener::bind(args.admin_listen)
         .await
@@ -84,7 +77,7 @@ pub async fn up(args: Up) -> Result<()> {
     let admin = tokio::spawn(hero_livekit_admin::serve(
         admin_state,
         admin_listener,
-        stopped(&stop_rx),
+        shutdown.wait(),
     ));
 
     println!();
@@ -98,11 +91,21 @@ pub async fn up(args: Up) -> Result<()> {
     );
     println!("Ctrl-C stops all three.");
 
-    signal.await;
-    let _ = stop_tx.send(true);
+    shutdown.wait().await;
     let (s, b, a) = tokio::join!(server, backend, admin);
     s.context("control plane task")??;
     b.context("lk-backend task")??;
     a.context("admin task")??;
     Ok(())
+}
+
+/// The stop request that cut `up`'s start short, if that is what ended it (not a failure).
+pub fn stopped(e: &anyhow::Error) -> Option<hero_livekit_api::service::Stopped> {
+    use hero_livekit_api::service::ServiceError;
+    e.downcast_ref::<hero_livekit_backend::Error>()
+        .and_then(ServiceError::stopped)
+        .or_else(|| {
+            e.downcast_ref::<hero_livekit_admin::Error>()
+                .and_then(ServiceError::stopped)
+        })
 }

@@ -10,19 +10,15 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use hero_livekit_api::service::{ServiceError, Stopped};
+use hero_livekit_api::wait::WaitError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error(
-        "hero_livekit_server did not accept on {} within {waited:?}: {source} \
-         (start it, or pass --wait-for-server 0 to start anyway)",
-        socket.display()
-    )]
-    ServerNotReady {
-        socket: PathBuf,
-        waited: Duration,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Wait(#[from] WaitError),
+    #[error(transparent)]
+    Stopped(#[from] Stopped),
     #[error("login token file {}: {source}", path.display())]
     TokenFile {
         path: PathBuf,
@@ -70,6 +66,15 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl ServiceError for Error {
+    fn stopped(&self) -> Option<Stopped> {
+        match self {
+            Error::Stopped(s) | Error::Wait(WaitError::Stopped(s)) => Some(*s),
+            _ => None,
+        }
+    }
+}
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {

@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 
 pub use config::Config;
 pub use error::{Error, Result};
-pub use hero_livekit_api::service::{init_tracing, shutdown_signal};
+pub use hero_livekit_api::service::{Shutdown, init_tracing, shutdown_signal};
 
 /// Cheap handles shared by every request.
 #[derive(Clone)]
@@ -173,20 +173,15 @@ pub async fn serve(
         .map_err(Error::Serve)
 }
 
-/// Waits (bounded) for the server socket, as every dependent does at start.
-pub async fn wait_for_server(config: &Config, waited: std::time::Duration) -> Result<()> {
-    if waited.is_zero() {
-        return Ok(());
-    }
-    tracing::info!(socket = %config.socket.display(), "waiting for hero_livekit_server");
-    hero_livekit_api::wait::wait_for_socket(&config.socket, waited)
-        .await
-        .map(|_| ())
-        .map_err(|source| Error::ServerNotReady {
-            socket: config.socket.clone(),
-            waited,
-            source,
-        })
+/// Waits (bounded; zero skips) for the server socket, as every dependent does at start, and
+/// ends at once when `shutdown` is requested.
+pub async fn wait_for_server(
+    config: &Config,
+    waited: std::time::Duration,
+    shutdown: &hero_livekit_api::service::Shutdown,
+) -> Result<()> {
+    hero_livekit_api::wait::wait_for_server(&config.socket, waited, shutdown).await?;
+    Ok(())
 }
 
 #[cfg(test)]

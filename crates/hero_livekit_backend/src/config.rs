@@ -13,6 +13,8 @@ use std::time::Duration;
 use clap::Parser;
 use hero_livekit_api::env_file::{self, BackendEnv};
 use hero_livekit_api::paths;
+use hero_livekit_api::service::Shutdown;
+use hero_livekit_api::wait::wait_for_server;
 
 use crate::error::{Error, Result};
 
@@ -83,8 +85,9 @@ impl std::fmt::Debug for Config {
 }
 
 impl Config {
-    /// Resolves paths, waits for the server socket, then reads backend.env.
-    pub async fn load(cli: &Cli) -> Result<Self> {
+    /// Resolves paths, waits for the server socket, then reads backend.env. A stop request
+    /// during the wait ends it at once ([`Error::Stopped`]).
+    pub async fn load(cli: &Cli, shutdown: &Shutdown) -> Result<Self> {
         let home = cli
             .home
             .as_deref()
@@ -100,16 +103,7 @@ impl Config {
             .as_deref()
             .map(paths::expand_tilde)
             .unwrap_or_else(|| home.join(paths::BACKEND_ENV));
-        if !cli.wait_for_server.is_zero() {
-            tracing::info!(socket = %socket.display(), "waiting for hero_livekit_server");
-            hero_livekit_api::wait::wait_for_socket(&socket, cli.wait_for_server)
-                .await
-                .map_err(|source| Error::ServerNotReady {
-                    socket,
-                    waited: cli.wait_for_server,
-                    source,
-                })?;
-        }
+        wait_for_server(&socket, cli.wait_for_server, shutdown).await?;
         let overrides = overrides_from(std::env::vars());
         Self::from_file(env_file, overrides)
     }

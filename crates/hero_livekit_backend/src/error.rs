@@ -6,11 +6,12 @@
 //! verification) is logged, never sent, and never includes a secret.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hero_livekit_api::env_file::{ParseError, VarError};
+use hero_livekit_api::service::{ServiceError, Stopped};
+use hero_livekit_api::wait::WaitError;
 
 use crate::webhook::WebhookError;
 
@@ -33,16 +34,10 @@ pub enum Error {
         var: &'static str,
         reason: String,
     },
-    #[error(
-        "server socket {} did not accept within {} ({source}); is hero_livekit_server running? \
-         (--wait-for-server 0 skips the wait)",
-        socket.display(), humantime::format_duration(*waited)
-    )]
-    ServerNotReady {
-        socket: PathBuf,
-        waited: Duration,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Wait(#[from] WaitError),
+    #[error(transparent)]
+    Stopped(#[from] Stopped),
     #[error("database {}: {source}", path.display())]
     OpenDatabase { path: PathBuf, source: sqlx::Error },
     #[error("database {}: {source}", path.display())]
@@ -103,6 +98,15 @@ impl Error {
             Error::Timeout { retryable: true } => StatusCode::SERVICE_UNAVAILABLE,
             Error::Timeout { retryable: false } => StatusCode::REQUEST_TIMEOUT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl ServiceError for Error {
+    fn stopped(&self) -> Option<Stopped> {
+        match self {
+            Error::Stopped(s) | Error::Wait(WaitError::Stopped(s)) => Some(*s),
+            _ => None,
         }
     }
 }

@@ -24,7 +24,9 @@ use tokio::net::TcpListener;
 
 pub use config::Config;
 pub use error::{Error, Result};
-pub use hero_livekit_api::service::{init_tracing, shutdown_signal};
+pub use hero_livekit_api::service::{Shutdown, init_tracing, shutdown_signal};
+
+use hero_livekit_api::service::Stopped;
 
 use crate::config::Settings;
 use crate::db::Writer;
@@ -41,7 +43,13 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<()> {
     let db_path = config.settings.env.sqlite_path.clone();
-    let pool = db::connect(Path::new(&db_path)).await?;
+    // Opening the database waits on a lock held by another process at most a few seconds,
+    // but a stop request must not wait with it.
+    tokio::pin!(shutdown);
+    let pool = tokio::select! {
+        pool = db::connect(Path::new(&db_path)) => pool?,
+        _ = &mut shutdown => return Err(Error::Stopped(Stopped { phase: "opening the database" })),
+    };
     let (writer, writer_task) = Writer::spawn(pool.clone());
     let settings = Arc::new(ArcSwap::from_pointee(config.settings.clone()));
     let metrics = Arc::new(Metrics::default());

@@ -69,6 +69,20 @@ impl Error {
     }
 }
 
+impl hero_livekit_api::service::ServiceError for Error {
+    fn stopped(&self) -> Option<hero_livekit_api::service::Stopped> {
+        None
+    }
+
+    /// The "already running" line is a contract (design §2): printed exactly, unprefixed.
+    fn report(&self, service: &str) -> String {
+        match self {
+            Error::AlreadyRunning { .. } => self.to_string(),
+            _ => format!("{service}: {self}"),
+        }
+    }
+}
+
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         match e {

@@ -85,8 +85,74 @@ fn waits_for_the_server_then_gives_up_clearly() {
     assert!(start.elapsed() < Duration::from_secs(10));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("hero_livekit_server did not accept on") && err.contains("nope/rpc.sock"),
+        err.contains("server socket")
+            && err.contains("nope/rpc.sock")
+            && err.contains("did not accept within 300ms"),
         "{err}"
     );
     assert!(out.stdout.is_empty(), "nothing on stdout before listening");
+}
+
+/// Starts the admin with no control plane, waits until it says it is waiting, sends `signal`,
+/// and returns how long it took to exit, its status and its stderr.
+fn stop_while_waiting(
+    signal: rustix::process::Signal,
+) -> (Duration, std::process::ExitStatus, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = bin()
+        .arg("--home")
+        .arg(dir.path().join("home"))
+        .arg("--socket")
+        .arg(dir.path().join("s/rpc.sock"))
+        .args(["--listen", "127.0.0.1:0", "--wait-for-server", "60s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("waiting for hero_livekit_server") {
+        assert!(
+            stderr.read_line(&mut seen).unwrap() > 0,
+            "exited before waiting: {seen}"
+        );
+    }
+    let pid = rustix::process::Pid::from_child(&child);
+    let sent = Instant::now();
+    rustix::process::kill_process(pid, signal).unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if sent.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("still running 10 s after {signal:?}: {seen}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let took = sent.elapsed();
+    stderr.read_to_string(&mut seen).unwrap();
+    (took, status, seen)
+}
+
+#[test]
+fn sigterm_while_waiting_for_the_control_plane_exits_at_once() {
+    let (took, status, stderr) = stop_while_waiting(rustix::process::Signal::TERM);
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    assert!(status.success(), "{status:?} {stderr}");
+    assert!(
+        stderr.contains("hero_livekit_admin: stopped while waiting for hero_livekit_server"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn ctrl_c_while_waiting_for_the_control_plane_exits_at_once() {
+    let (took, status, stderr) = stop_while_waiting(rustix::process::Signal::INT);
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    assert!(status.success(), "{status:?} {stderr}");
+    assert!(
+        stderr.contains("hero_livekit_admin: stopped while waiting for hero_livekit_server"),
+        "{stderr}"
+    );
 }

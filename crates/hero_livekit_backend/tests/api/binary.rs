@@ -205,3 +205,59 @@ fn a_missing_file_or_variable_or_a_bad_port_is_one_clear_line() {
         "{stderr}"
     );
 }
+
+/// Starts lk-backend with no control plane, waits until it says it is waiting, sends `signal`,
+/// and returns how long it took to exit, its status and its stderr.
+fn stop_while_waiting(
+    signal: rustix::process::Signal,
+) -> (Duration, std::process::ExitStatus, String) {
+    let home = tempfile::tempdir().unwrap();
+    let socket = home.path().join("rpc.sock");
+    let mut child = backend(home.path(), &socket, "60s").spawn().unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("waiting for hero_livekit_server") {
+        assert!(
+            stderr.read_line(&mut seen).unwrap() > 0,
+            "exited before waiting: {seen}"
+        );
+    }
+    let pid = rustix::process::Pid::from_child(&child);
+    let sent = std::time::Instant::now();
+    rustix::process::kill_process(pid, signal).unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if sent.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("still running 10 s after {signal:?}: {seen}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let took = sent.elapsed();
+    stderr.read_to_string(&mut seen).unwrap();
+    (took, status, seen)
+}
+
+#[test]
+fn sigterm_while_waiting_for_the_control_plane_exits_at_once() {
+    let (took, status, stderr) = stop_while_waiting(rustix::process::Signal::TERM);
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    assert!(status.success(), "{status:?} {stderr}");
+    assert!(
+        stderr.contains("lk-backend: stopped while waiting for hero_livekit_server"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn ctrl_c_while_waiting_for_the_control_plane_exits_at_once() {
+    let (took, status, stderr) = stop_while_waiting(rustix::process::Signal::INT);
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    assert!(status.success(), "{status:?} {stderr}");
+    assert!(
+        stderr.contains("lk-backend: stopped while waiting for hero_livekit_server"),
+        "{stderr}"
+    );
+}
