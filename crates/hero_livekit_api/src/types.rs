@@ -270,35 +270,6 @@ pub struct BackendInfo {
     pub token_endpoint_token: String,
 }
 
-/// `config.get`: the effective configuration, secrets redacted.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct EffectiveConfig {
-    pub home: String,
-    pub socket: String,
-    pub config_file: Option<String>,
-    pub livekit_url: String,
-    pub public_url: String,
-    pub node_ip: Option<String>,
-    pub redis_address: Option<String>,
-    pub sfu_prometheus_port: Option<u16>,
-    pub sfu_log_level: String,
-    pub backend_port: u16,
-    pub backend_bind: String,
-    pub webhook_url: String,
-    pub token_ttl_s: u64,
-    pub token_max_ttl_s: u64,
-    /// Timeout of calls to the SFU, in whole seconds (rounded up).
-    pub livekit_timeout_s: u64,
-    pub socket_group: Option<String>,
-    pub cors_allowed_origins: Vec<String>,
-    /// The `[livekit_overrides]` table as merged into livekit.yaml.
-    pub livekit_overrides: serde_json::Value,
-    /// Secrets this deployment holds, always `"<redacted>"`.
-    pub api_secret: String,
-    pub backend_api_token: String,
-    pub token_endpoint_token: String,
-}
-
 /// A LiveKit room (our DTO, not LiveKit's protobuf).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Room {

@@ -17,7 +17,8 @@ use crate::error::{Error, Result};
 /// Lifetime of the token minted for one API call.
 const CALL_TOKEN_TTL: Duration = Duration::from_secs(120);
 
-/// The grant a RoomService method needs (facts §3.3).
+/// The grant a RoomService method needs (facts §3.3), named as LiveKit names them.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone)]
 pub enum Grant {
     RoomCreate,

@@ -686,14 +686,10 @@ async fn key_rotation_end_to_end_without_a_refused_token() {
 
     // Tokens of the old key are refused by the SFU and explained by token.decode.
     let old_secret = {
-        let pool = hero_livekit_server::db::connect(&app.home.join("server.db"))
+        let store = hero_livekit_server::Store::open_sqlite(&app.home.join("server.db"))
             .await
             .unwrap();
-        hero_livekit_server::keys::get(&pool, &old)
-            .await
-            .unwrap()
-            .unwrap()
-            .secret
+        store.key(&old).await.unwrap().unwrap().secret
     };
     let stale = livekit_api::access_token::AccessToken::with_api_key(&old, old_secret.expose())
         .with_identity("u")
