@@ -81,6 +81,8 @@ methods! {
         "Change a participant's name, metadata, attributes or permission.";
     AuditListM = "audit.list" (AuditListParams) -> AuditList,
         "The audit log of mutating calls, newest first.";
+    NodeListM = "node.list" (NoParams) -> NodeList,
+        "The SFU nodes: read from Redis (classified like LiveKit's node selector) with what each was last seen to accept, or the one configured SFU.";
 }
 
 /// Params of `events.unsubscribe`.

@@ -19,6 +19,7 @@ pub mod config;
 mod error;
 mod events;
 mod files;
+mod fleet;
 mod keys;
 mod lifecycle;
 mod livekit;

@@ -9,13 +9,16 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use hero_livekit_api::timefmt::now_unix;
-use hero_livekit_api::types::{KeyAcceptance, KeyChange, KeyState, SfuStatus};
+use hero_livekit_api::types::{
+    FleetSummary, KeyAcceptance, KeyChange, KeyState, NodeClass, SfuStatus,
+};
 use serde_json::json;
 
 use crate::error::{Error, Result};
+use crate::fleet::{SeenNode, Snapshot};
 use crate::keys::{self, KeyRow};
 use crate::livekit::Acceptance;
-use crate::state::AppState;
+use crate::state::{AppState, Seen};
 use crate::store::Revoked;
 use crate::sync::CANARY_SECRET;
 
@@ -25,6 +28,7 @@ pub const OBSERVE_EVERY: Duration = Duration::from_secs(5);
 pub struct Observation {
     pub sfu: SfuStatus,
     pub keys: Vec<KeyAcceptance>,
+    pub fleet: FleetSummary,
     pub restart_required: bool,
     pub restart_reasons: Vec<String>,
 }
@@ -38,6 +42,25 @@ pub enum Transition {
     RevokeRetired(String),
 }
 
+/// What one node said: about each key, and about the canary (whether it runs exactly the
+/// livekit.yaml on disk).
+#[derive(Debug, Clone, Default)]
+pub struct NodeProbe {
+    pub keys: HashMap<String, Acceptance>,
+    pub canary: Option<Acceptance>,
+}
+
+/// What the fleet said about one key, over the nodes that gate transitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every gating node accepts it (and there is at least one).
+    AllAccept,
+    /// Every gating node refuses it (and there is at least one).
+    NoneAccept,
+    /// Some do, some do not, or some could not be asked.
+    Mixed,
+}
+
 fn as_bool(a: Option<Acceptance>) -> Option<bool> {
     match a {
         Some(Acceptance::Accepted) => Some(true),
@@ -46,16 +69,57 @@ fn as_bool(a: Option<Acceptance>) -> Option<bool> {
     }
 }
 
-/// Which transitions are due, given the key rows and what the SFU said about each key. Keys
-/// the SFU could not be asked about (unknown) never move.
-pub fn decide(rows: &[KeyRow], seen: &HashMap<String, Acceptance>) -> Vec<Transition> {
+/// Whether a node's acceptance gates key transitions: every fresh node that can hold
+/// participants — live and starting nodes, and draining or suspended nodes that still have
+/// clients (new participants still join rooms they host). Stale nodes never block: LiveKit
+/// routes nothing to them.
+pub fn gates(node: &SeenNode) -> bool {
+    node.probed()
+        && match node.class {
+            NodeClass::Live | NodeClass::Starting => true,
+            NodeClass::Draining | NodeClass::Suspended => node.num_clients > 0,
+            NodeClass::Stale => false,
+        }
+}
+
+/// Per key, what the gating nodes said.
+pub fn verdicts(rows: &[KeyRow], probes: &[(&SeenNode, &NodeProbe)]) -> HashMap<String, Verdict> {
+    let gating: Vec<&NodeProbe> = probes
+        .iter()
+        .filter(|(n, _)| gates(n))
+        .map(|(_, p)| *p)
+        .collect();
+    rows.iter()
+        .map(|k| {
+            let answers: Vec<Option<Acceptance>> = gating
+                .iter()
+                .map(|p| p.keys.get(&k.api_key).copied())
+                .collect();
+            let v = if answers.is_empty() {
+                Verdict::Mixed
+            } else if answers.iter().all(|a| *a == Some(Acceptance::Accepted)) {
+                Verdict::AllAccept
+            } else if answers.iter().all(|a| *a == Some(Acceptance::NotLoaded)) {
+                Verdict::NoneAccept
+            } else {
+                Verdict::Mixed
+            };
+            (k.api_key.clone(), v)
+        })
+        .collect()
+}
+
+/// Which transitions are due, given the key rows and what the fleet said about each key. A
+/// pending key activates only when every gating node accepts it; a retired key is revoked only
+/// when every gating node refuses it. Keys the fleet could not be asked about never move.
+pub fn decide(rows: &[KeyRow], verdicts: &HashMap<String, Verdict>) -> Vec<Transition> {
     let mut out = Vec::new();
     for k in rows {
-        match (k.state, seen.get(&k.api_key)) {
-            (KeyState::Pending, Some(Acceptance::Accepted)) => {
+        match (k.state, verdicts.get(&k.api_key)) {
+            (KeyState::Pending, Some(Verdict::AllAccept)) => {
                 out.push(Transition::Activate(k.api_key.clone()))
             }
-            (KeyState::Retired, Some(Acceptance::NotLoaded)) => {
+            (KeyState::Retired, Some(Verdict::NoneAccept)) => {
                 out.push(Transition::RevokeRetired(k.api_key.clone()))
             }
             _ => {}
@@ -64,20 +128,21 @@ pub fn decide(rows: &[KeyRow], seen: &HashMap<String, Acceptance>) -> Vec<Transi
     out
 }
 
-/// Why the SFU must restart to run the files on disk (empty: it need not).
-pub fn restart_reasons(
-    rows: &[KeyRow],
-    seen: &HashMap<String, Acceptance>,
-    config_loaded: Option<bool>,
-) -> Vec<String> {
+/// Why one SFU must restart to run the files on disk (empty: it need not). The wording speaks
+/// of "the SFU"; fleet nodes get their id in front.
+pub fn restart_reasons(rows: &[KeyRow], probe: &NodeProbe) -> Vec<String> {
     let mut reasons = Vec::new();
-    if config_loaded == Some(false) {
+    if probe.canary == Some(Acceptance::NotLoaded) {
         reasons.push("livekit.yaml changed since the SFU started".to_string());
     }
     for k in rows {
-        match (k.state, seen.get(&k.api_key)) {
+        match (k.state, probe.keys.get(&k.api_key)) {
             (KeyState::Pending, Some(Acceptance::NotLoaded)) => reasons.push(format!(
                 "new key {} is not loaded by the SFU yet",
+                k.api_key
+            )),
+            (KeyState::Active, Some(Acceptance::NotLoaded)) => reasons.push(format!(
+                "active key {} is not loaded by the SFU: tokens minted now are refused there",
                 k.api_key
             )),
             (KeyState::Retired, Some(Acceptance::Accepted)) => reasons.push(format!(
@@ -90,17 +155,60 @@ pub fn restart_reasons(
     reasons
 }
 
-/// Asks the SFU about health and every non-revoked key.
-async fn probe(state: &AppState, rows: &[KeyRow]) -> (SfuStatus, HashMap<String, Acceptance>) {
-    let sfu = crate::sfu::probe(state).await;
-    let mut seen = HashMap::new();
-    if sfu.reachable {
-        for k in rows.iter().filter(|k| k.state != KeyState::Revoked) {
-            let a = state.livekit().accepts(&k.api_key, k.secret.expose()).await;
-            seen.insert(k.api_key.clone(), a);
-        }
+/// Asks one node about every non-revoked key and the canary, all at once.
+async fn probe_node(
+    state: &AppState,
+    url: &str,
+    rows: &[KeyRow],
+    canary: &(String, String),
+) -> NodeProbe {
+    let lk = state.livekit().at(url);
+    let asks = rows
+        .iter()
+        .filter(|k| k.state != KeyState::Revoked)
+        .map(|k| {
+            let lk = lk.clone();
+            async move {
+                (
+                    k.api_key.clone(),
+                    lk.accepts(&k.api_key, k.secret.expose()).await,
+                )
+            }
+        });
+    let (keys, canary) = tokio::join!(
+        futures_util::future::join_all(asks),
+        lk.accepts(&canary.0, &canary.1)
+    );
+    NodeProbe {
+        keys: keys.into_iter().collect(),
+        canary: Some(canary),
     }
-    (sfu, seen)
+}
+
+/// Probes every probed node of the snapshot concurrently. Without Redis the one SFU is probed
+/// only when it answers health (as before the fleet existed).
+async fn probe_fleet(
+    state: &AppState,
+    snap: &Snapshot,
+    rows: &[KeyRow],
+    sfu_reachable: bool,
+) -> Result<HashMap<String, NodeProbe>> {
+    let canary = (
+        state.canary_key(),
+        state.secret(CANARY_SECRET).await?.expose().to_string(),
+    );
+    let targets: Vec<&SeenNode> = snap
+        .nodes
+        .iter()
+        .filter(|n| n.probed() && (snap.source != "config" || sfu_reachable))
+        .collect();
+    let probes = futures_util::future::join_all(
+        targets
+            .iter()
+            .map(|n| probe_node(state, &n.url, rows, &canary)),
+    )
+    .await;
+    Ok(targets.iter().map(|n| n.id.clone()).zip(probes).collect())
 }
 
 /// Applies one transition; returns whether it changed anything (false when another caller
@@ -115,7 +223,7 @@ async fn apply(state: &AppState, t: &Transition) -> Result<bool> {
             else {
                 return Ok(false);
             };
-            tracing::info!(api_key = %key, "the SFU accepts the new key: it is now active");
+            tracing::info!(api_key = %key, "every node accepts the new key: it is now active");
             state.events().emit("key.active", json!({ "api_key": key }));
             for k in retiring {
                 state
@@ -128,7 +236,7 @@ async fn apply(state: &AppState, t: &Transition) -> Result<bool> {
             if !store.revoke_retired(key, now).await? {
                 return Ok(false);
             }
-            tracing::info!(api_key = %key, "the SFU no longer accepts the retired key: revoked");
+            tracing::info!(api_key = %key, "no node accepts the retired key any more: revoked");
             state
                 .events()
                 .emit("key.revoked", json!({ "api_key": key }));
@@ -137,7 +245,43 @@ async fn apply(state: &AppState, t: &Transition) -> Result<bool> {
     }
 }
 
-/// Probes the SFU, applies due and observed transitions, and works out whether the SFU must be
+/// Emits `node.*` events for what changed since the last read of the fleet.
+fn node_events(state: &AppState, last: &mut Seen, snap: &Snapshot) {
+    if snap.source != "redis" || snap.redis_reachable != Some(true) {
+        return;
+    }
+    let now: HashMap<String, (NodeClass, &SeenNode)> = snap
+        .nodes
+        .iter()
+        .map(|n| (n.id.clone(), (n.class, n)))
+        .collect();
+    let first = last.classes.is_none();
+    let before = last.classes.take().unwrap_or_default();
+    for (id, (class, n)) in &now {
+        let data = json!({ "node": id, "ip": n.ip, "region": n.region, "class": class });
+        match before.get(id) {
+            None if !first && *class != NodeClass::Stale => {
+                state.events().emit("node.joined", data.clone())
+            }
+            Some(old) if old == class => continue,
+            _ if first => continue,
+            _ => {}
+        }
+        match class {
+            NodeClass::Stale if before.get(id).is_some_and(|c| *c != NodeClass::Stale) => {
+                state.events().emit("node.stale", data)
+            }
+            NodeClass::Draining => state.events().emit("node.draining", data),
+            _ => {}
+        }
+    }
+    for id in before.keys().filter(|id| !now.contains_key(*id)) {
+        state.events().emit("node.left", json!({ "node": id }));
+    }
+    last.classes = Some(now.into_iter().map(|(id, (c, _))| (id, c)).collect());
+}
+
+/// Probes the fleet, applies due and observed transitions, and works out which nodes must be
 /// restarted to load the files on disk.
 pub async fn observe(state: &AppState) -> Result<Observation> {
     let mut last = state.transitions().await;
@@ -149,26 +293,91 @@ pub async fn observe(state: &AppState) -> Result<Observation> {
     }
 
     let rows = state.store().keys().await?;
-    let (mut sfu, seen) = probe(state, &rows).await;
-    for t in decide(&rows, &seen) {
-        changed |= apply(state, &t).await?;
+    let (mut sfu, snap) = tokio::join!(crate::sfu::probe(state), state.fleet().read(now_unix()));
+    node_events(state, &mut last, &snap);
+    let probes = probe_fleet(state, &snap, &rows, sfu.reachable).await?;
+    // Transitions only on a fresh view of the fleet: with Redis down, nothing moves.
+    if snap.redis_reachable != Some(false) {
+        let pairs: Vec<(&SeenNode, &NodeProbe)> = snap
+            .nodes
+            .iter()
+            .filter_map(|n| probes.get(&n.id).map(|p| (n, p)))
+            .collect();
+        for t in decide(&rows, &verdicts(&rows, &pairs)) {
+            changed |= apply(state, &t).await?;
+        }
     }
-    if changed {
+    // A transition rewrote livekit.yaml, so the canary changed: ask again.
+    let probes = if changed {
         state.resync().await?;
-    }
-
-    // The canary: accepted only by an SFU that runs exactly the livekit.yaml on disk.
-    if sfu.reachable {
-        let canary = state.canary_key();
-        let secret = state.secret(CANARY_SECRET).await?;
-        sfu.config_loaded = as_bool(Some(
-            state.livekit().accepts(&canary, secret.expose()).await,
-        ));
-    }
+        let rows = state.store().keys().await?;
+        probe_fleet(state, &snap, &rows, sfu.reachable).await?
+    } else {
+        probes
+    };
 
     let rows = state.store().keys().await?;
-    let reasons = restart_reasons(&rows, &seen, sfu.config_loaded);
-    let restart_required = !reasons.is_empty();
+    let pairs: Vec<(&SeenNode, &NodeProbe)> = snap
+        .nodes
+        .iter()
+        .filter_map(|n| probes.get(&n.id).map(|p| (n, p)))
+        .collect();
+    let by_key = verdicts(&rows, &pairs);
+    let fleet_mode = snap.source == "redis";
+
+    // Restart reasons: the one SFU's as before; in a fleet, each node's with its id.
+    let mut reasons = Vec::new();
+    let mut views = HashMap::new();
+    let mut needing = Vec::new();
+    for (node, probe) in &pairs {
+        let node_reasons = restart_reasons(&rows, probe);
+        let active = keys::signer(&rows).ok().map(|k| k.api_key.clone());
+        views.insert(
+            node.id.clone(),
+            NodeView {
+                runs_current_config: as_bool(probe.canary),
+                accepts_active_key: active.and_then(|k| as_bool(probe.keys.get(&k).copied())),
+                restart_reasons: node_reasons.clone(),
+            },
+        );
+        if !node_reasons.is_empty() {
+            needing.push(node.id.clone());
+        }
+        if fleet_mode {
+            reasons.extend(node_reasons.iter().map(|r| {
+                format!(
+                    "node {} ({}): {}",
+                    node.id,
+                    node.ip,
+                    r.replace("the SFU", "it")
+                )
+            }));
+        } else {
+            reasons.extend(node_reasons);
+        }
+    }
+    if fleet_mode {
+        sfu.config_loaded = fleet_config_loaded(&pairs);
+        if let Some(e) = &snap.redis_error {
+            reasons.push(format!("the fleet is unknown: {e}"));
+        }
+    } else {
+        sfu.config_loaded = pairs.first().and_then(|(_, p)| as_bool(p.canary));
+    }
+    // Node-level restart events, on change.
+    for (id, view) in &views {
+        let required = !view.restart_reasons.is_empty();
+        if fleet_mode && last.node_restart.get(id) != Some(&required) {
+            if last.node_restart.contains_key(id) || required {
+                state.events().emit(
+                    "node.restart_required",
+                    json!({ "node": id, "required": required, "reasons": view.restart_reasons }),
+                );
+            }
+            last.node_restart.insert(id.clone(), required);
+        }
+    }
+    let restart_required = !needing.is_empty();
 
     if last.reachable != Some(sfu.reachable) {
         let kind = if sfu.reachable {
@@ -190,22 +399,89 @@ pub async fn observe(state: &AppState) -> Result<Observation> {
         }
         last.restart_required = Some(restart_required);
     }
-    let keys = rows
+    let keys: Vec<KeyAcceptance> = rows
         .iter()
         .filter(|k| k.state != KeyState::Revoked)
         .map(|k| KeyAcceptance {
             api_key: k.api_key.clone(),
             state: k.state,
-            sfu_accepts: as_bool(seen.get(&k.api_key).copied()),
+            sfu_accepts: match by_key.get(&k.api_key) {
+                Some(Verdict::AllAccept) => Some(true),
+                Some(Verdict::NoneAccept) => Some(false),
+                // Mixed: false when any gating node refuses it, unknown otherwise.
+                _ => pairs
+                    .iter()
+                    .filter(|(n, _)| gates(n))
+                    .any(|(_, p)| p.keys.get(&k.api_key) == Some(&Acceptance::NotLoaded))
+                    .then_some(false),
+            },
         })
         .collect();
-    state.set_acceptance(seen);
+    let fleet = summary(&snap, &needing);
+    let acceptance: HashMap<String, Acceptance> = keys_acceptance(&keys);
+    state.set_acceptance(acceptance);
+    state.set_node_views(views);
     Ok(Observation {
         sfu,
         keys,
+        fleet,
         restart_required,
         restart_reasons: reasons,
     })
+}
+
+/// What `node.list` shows about a node from the last observation.
+#[derive(Debug, Clone, Default)]
+pub struct NodeView {
+    pub runs_current_config: Option<bool>,
+    pub accepts_active_key: Option<bool>,
+    pub restart_reasons: Vec<String>,
+}
+
+fn fleet_config_loaded(pairs: &[(&SeenNode, &NodeProbe)]) -> Option<bool> {
+    let answers: Vec<Option<bool>> = pairs.iter().map(|(_, p)| as_bool(p.canary)).collect();
+    if answers.contains(&Some(false)) {
+        Some(false)
+    } else if !answers.is_empty() && answers.iter().all(|a| *a == Some(true)) {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+fn keys_acceptance(keys: &[KeyAcceptance]) -> HashMap<String, Acceptance> {
+    keys.iter()
+        .filter_map(|k| {
+            let a = match k.sfu_accepts {
+                Some(true) => Acceptance::Accepted,
+                Some(false) => Acceptance::NotLoaded,
+                None => return None,
+            };
+            Some((k.api_key.clone(), a))
+        })
+        .collect()
+}
+
+/// `status.fleet`.
+pub fn summary(snap: &Snapshot, needing: &[String]) -> FleetSummary {
+    let count = |c: NodeClass| snap.nodes.iter().filter(|n| n.class == c).count();
+    FleetSummary {
+        source: snap.source.to_string(),
+        redis_reachable: snap.redis_reachable,
+        redis_error: snap.redis_error.clone(),
+        live: count(NodeClass::Live),
+        starting: count(NodeClass::Starting),
+        draining: count(NodeClass::Draining),
+        suspended: count(NodeClass::Suspended),
+        stale: count(NodeClass::Stale),
+        restart_required: needing.to_vec(),
+        stale_nodes: snap
+            .nodes
+            .iter()
+            .filter(|n| n.class == NodeClass::Stale)
+            .map(|n| n.id.clone())
+            .collect(),
+    }
 }
 
 /// `keys.rotate`: a new pending key, in livekit.yaml (and signing webhooks) at once, signing
@@ -315,40 +591,96 @@ mod tests {
         }
     }
 
-    fn seen(pairs: &[(&str, Acceptance)]) -> HashMap<String, Acceptance> {
-        pairs.iter().map(|(k, a)| (k.to_string(), *a)).collect()
+    fn node(id: &str, class: NodeClass, clients: i64) -> SeenNode {
+        SeenNode {
+            id: id.into(),
+            ip: "10.0.0.1".into(),
+            region: String::new(),
+            state: "serving".into(),
+            class,
+            fresh: class != NodeClass::Stale,
+            updated_at: Some(1),
+            started_at: None,
+            num_rooms: 0,
+            num_clients: clients,
+            num_tracks_in: 0,
+            num_tracks_out: 0,
+            cpu_load: 0.0,
+            num_cpus: 1,
+            url: "http://10.0.0.1:7880".into(),
+            problems: vec![],
+        }
+    }
+
+    fn probe(pairs: &[(&str, Acceptance)]) -> NodeProbe {
+        NodeProbe {
+            keys: pairs.iter().map(|(k, a)| (k.to_string(), *a)).collect(),
+            canary: Some(Acceptance::Accepted),
+        }
+    }
+
+    fn due(rows: &[KeyRow], nodes: &[(SeenNode, NodeProbe)]) -> Vec<Transition> {
+        let pairs: Vec<(&SeenNode, &NodeProbe)> = nodes.iter().map(|(n, p)| (n, p)).collect();
+        decide(rows, &verdicts(rows, &pairs))
     }
 
     #[test]
-    fn a_pending_key_activates_only_once_accepted() {
+    fn a_pending_key_activates_only_once_every_live_node_accepts_it() {
+        use Acceptance::*;
         let rows = [row("A", KeyState::Active), row("P", KeyState::Pending)];
-        assert!(decide(&rows, &seen(&[("P", Acceptance::NotLoaded)])).is_empty());
-        assert!(decide(&rows, &seen(&[("P", Acceptance::Unknown)])).is_empty());
-        assert!(decide(&rows, &seen(&[])).is_empty());
+        let live = |id, a| (node(id, NodeClass::Live, 0), probe(&[("P", a)]));
+        assert!(due(&rows, &[live("n1", Accepted), live("n2", NotLoaded)]).is_empty());
+        assert!(due(&rows, &[live("n1", Accepted), live("n2", Unknown)]).is_empty());
+        assert!(due(&rows, &[]).is_empty(), "no node, no activation");
         assert_eq!(
-            decide(&rows, &seen(&[("P", Acceptance::Accepted)])),
+            due(&rows, &[live("n1", Accepted), live("n2", Accepted)]),
             vec![Transition::Activate("P".into())]
         );
+        // A stale node never blocks; an empty draining node neither; a busy draining one does.
+        let stale = (node("s", NodeClass::Stale, 9), probe(&[("P", NotLoaded)]));
+        let idle = (
+            node("d", NodeClass::Draining, 0),
+            probe(&[("P", NotLoaded)]),
+        );
+        let busy = (
+            node("b", NodeClass::Draining, 3),
+            probe(&[("P", NotLoaded)]),
+        );
+        assert_eq!(due(&rows, &[live("n1", Accepted), stale, idle]).len(), 1);
+        assert!(due(&rows, &[live("n1", Accepted), busy]).is_empty());
+    }
+
+    #[test]
+    fn a_retired_key_is_revoked_only_once_every_node_refuses_it() {
+        use Acceptance::*;
+        let rows = [row("A", KeyState::Active), row("R", KeyState::Retired)];
+        let live = |id, a| (node(id, NodeClass::Live, 0), probe(&[("R", a)]));
+        assert!(due(&rows, &[live("n1", NotLoaded), live("n2", Accepted)]).is_empty());
         assert_eq!(
-            restart_reasons(&rows, &seen(&[("P", Acceptance::NotLoaded)]), Some(true)),
-            vec!["new key P is not loaded by the SFU yet".to_string()]
+            due(&rows, &[live("n1", NotLoaded), live("n2", NotLoaded)]),
+            vec![Transition::RevokeRetired("R".into())]
         );
     }
 
     #[test]
-    fn a_retired_key_is_revoked_only_once_refused() {
-        let rows = [row("A", KeyState::Active), row("R", KeyState::Retired)];
-        assert!(decide(&rows, &seen(&[("R", Acceptance::Accepted)])).is_empty());
+    fn restart_reasons_say_what_the_sfu_lacks() {
+        use Acceptance::*;
+        let rows = [
+            row("A", KeyState::Active),
+            row("P", KeyState::Pending),
+            row("R", KeyState::Retired),
+        ];
+        let mut p = probe(&[("A", Accepted), ("P", NotLoaded), ("R", Accepted)]);
+        p.canary = Some(NotLoaded);
         assert_eq!(
-            decide(&rows, &seen(&[("R", Acceptance::NotLoaded)])),
-            vec![Transition::RevokeRetired("R".into())]
-        );
-        assert_eq!(
-            restart_reasons(&rows, &seen(&[("R", Acceptance::Accepted)]), Some(false)),
+            restart_reasons(&rows, &p),
             vec![
                 "livekit.yaml changed since the SFU started".to_string(),
-                "retired key R is still accepted by the SFU".to_string()
+                "new key P is not loaded by the SFU yet".to_string(),
+                "retired key R is still accepted by the SFU".to_string(),
             ]
         );
+        let old = probe(&[("A", NotLoaded)]);
+        assert!(restart_reasons(&rows, &old)[0].contains("active key A is not loaded"));
     }
 }

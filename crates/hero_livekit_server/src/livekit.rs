@@ -63,6 +63,14 @@ impl LiveKit {
         &self.base
     }
 
+    /// The same client (connection pool, timeouts) aimed at another node's API.
+    pub fn at(&self, base: &str) -> LiveKit {
+        LiveKit {
+            base: base.trim_end_matches('/').to_string(),
+            http: self.http.clone(),
+        }
+    }
+
     pub fn http(&self) -> &reqwest::Client {
         &self.http
     }

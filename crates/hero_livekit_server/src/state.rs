@@ -13,6 +13,8 @@ use crate::config::Config;
 use crate::error::Result;
 use crate::events::Events;
 use crate::files::Outcome;
+use crate::fleet::Fleet;
+use crate::lifecycle::NodeView;
 use crate::livekit::{Acceptance, LiveKit};
 use crate::secrets::Secret;
 use crate::store::Store;
@@ -35,6 +37,9 @@ struct Inner {
     transitions: tokio::sync::Mutex<Seen>,
     /// What the SFU last said about each key (for `keys.list`).
     acceptance: Mutex<HashMap<String, Acceptance>>,
+    fleet: Fleet,
+    /// What each node was last seen to run (for `node.list`).
+    node_views: Mutex<HashMap<String, NodeView>>,
 }
 
 /// What the last observation saw, to emit events only on changes.
@@ -42,11 +47,16 @@ struct Inner {
 pub struct Seen {
     pub reachable: Option<bool>,
     pub restart_required: Option<bool>,
+    /// Each node's class at the last successful read of the fleet (`None` before the first).
+    pub classes: Option<HashMap<String, hero_livekit_api::types::NodeClass>>,
+    /// Whether each node needed a restart at the last observation.
+    pub node_restart: HashMap<String, bool>,
 }
 
 impl AppState {
     pub fn new(config: Config, store: Store, synced: &Synced) -> Self {
         let livekit = LiveKit::new(&config.livekit_url, config.livekit_timeout);
+        let fleet = Fleet::new(&config);
         AppState(Arc::new(Inner {
             config,
             store,
@@ -58,6 +68,8 @@ impl AppState {
             specs: OnceLock::new(),
             transitions: tokio::sync::Mutex::new(Seen::default()),
             acceptance: Mutex::new(HashMap::new()),
+            fleet,
+            node_views: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -71,6 +83,18 @@ impl AppState {
 
     pub fn livekit(&self) -> &LiveKit {
         &self.0.livekit
+    }
+
+    pub fn fleet(&self) -> &Fleet {
+        &self.0.fleet
+    }
+
+    pub fn node_views(&self) -> HashMap<String, NodeView> {
+        self.0.node_views.lock().expect("node views lock").clone()
+    }
+
+    pub fn set_node_views(&self, views: HashMap<String, NodeView>) {
+        *self.0.node_views.lock().expect("node views lock") = views;
     }
 
     pub fn events(&self) -> &Events {

@@ -33,6 +33,7 @@ async fn status(state: &AppState) -> Result<Status> {
         files: state.files(),
         keys: seen.keys,
         sfu: seen.sfu,
+        fleet: seen.fleet,
         restart_required: seen.restart_required,
         restart_reasons: seen.restart_reasons,
     })

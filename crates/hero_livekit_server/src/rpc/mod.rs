@@ -6,6 +6,7 @@ mod audit;
 mod config;
 mod keys;
 mod meta;
+mod nodes;
 mod rooms;
 mod tokens;
 
@@ -31,6 +32,7 @@ pub fn module(state: AppState) -> RpcModule<AppState> {
     keys::register(&mut r);
     tokens::register(&mut r);
     audit::register(&mut r);
+    nodes::register(&mut r);
     rooms::register(&mut r);
     subscribe_events(&mut r.module);
     r.specs.push(MethodSpec::of::<methods::EventsSubscribe>());
