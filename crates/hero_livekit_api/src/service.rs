@@ -160,12 +160,10 @@ where
     }
 }
 
-/// Parses a duration flag like `30s`, `2m`, `12h`; a bare `0` means zero (e.g. "do not wait").
+/// Parses a duration flag like `30s`, `2m`, `12h` or `0` (e.g. "do not wait"): the one grammar
+/// of [`crate::duration`].
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    if s.trim() == "0" {
-        return Ok(Duration::ZERO);
-    }
-    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 30s, 2m, 0)"))
+    crate::duration::parse_duration(s).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
