@@ -1,5 +1,5 @@
-//! `/rooms` (live list, create, delete) and `/rooms/{name}` (participants and their tracks:
-//! mute, remove, permissions; room metadata; send data).
+//! The form actions of the room pages: create and delete rooms, set metadata, send data, and
+//! remove, mute or update a participant. Each flashes its outcome and redirects back.
 
 use std::collections::BTreeMap;
 
@@ -7,106 +7,19 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use hero_livekit_api::methods::{
-    ParticipantListM, ParticipantMuteTrack, ParticipantRemove, ParticipantUpdate, RoomCreate,
-    RoomDelete, RoomListM, RoomSendData, RoomUpdateMetadata,
+    ParticipantMuteTrack, ParticipantRemove, ParticipantUpdate, RoomCreate, RoomDelete,
+    RoomSendData, RoomUpdateMetadata,
 };
 use hero_livekit_api::types::{
-    DataKind, MuteTrackParams, Participant, ParticipantParams, ParticipantUpdateParams,
-    PermissionPatch, Room, RoomCreateParams, RoomListParams, RoomNameParams, RoomParams,
-    RoomSendDataParams, RoomUpdateMetadataParams,
+    DataKind, MuteTrackParams, ParticipantParams, ParticipantUpdateParams, PermissionPatch,
+    RoomCreateParams, RoomNameParams, RoomSendDataParams, RoomUpdateMetadataParams,
 };
-use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::tokens::describe;
-use super::{parse_pairs, parse_secs, parse_u32, seg};
+use super::room_url;
 use crate::AppState;
 use crate::auth::Session;
-use crate::error::Error;
-use crate::html::{self, Nav, badge, clip, error_box, time};
-
-fn room_url(name: &str) -> String {
-    format!("/rooms/{}", seg(name))
-}
-
-fn participant_url(room: &str, identity: &str, action: &str) -> String {
-    format!(
-        "/rooms/{}/participants/{}/{action}",
-        seg(room),
-        seg(identity)
-    )
-}
-
-pub async fn list(
-    State(state): State<AppState>,
-    Extension(session): Extension<Session>,
-) -> Response {
-    let rooms = state
-        .rpc
-        .call::<RoomListM>(&RoomListParams::default())
-        .await;
-    let flash = state.sessions.take_flash(&session);
-    let mut present = vec!["create".to_string()];
-    if let Ok(r) = &rooms {
-        present.extend(r.rooms.iter().map(|r| format!("room:{}", r.name)));
-    }
-    let body = html! {
-        h1 { "Rooms" }
-        p.sub { "Rooms live on the SFU: they appear when someone joins (or you create one) and close after their empty timeout." }
-        (html::flash_top(&flash, &present))
-        section.card #rooms data-live="5" aria-labelledby="h-rooms" {
-            h2 #h-rooms { "Live rooms" }
-            @match &rooms {
-                Err(e) => (error_box("the rooms", e)),
-                Ok(list) if list.rooms.is_empty() => (html::empty("No rooms right now", html! {
-                    "Create one below, or mint a token on " a href="/tokens" { "Tokens" } " and join — LiveKit creates the room on first join."
-                })),
-                Ok(list) => {
-                    table {
-                        thead { tr { th { "Name" } th.num { "Participants" } th.num { "Publishers" } th { "Created" } th.num { "Max" } th { "Metadata" } th { "" } } }
-                        tbody {
-                            @for r in &list.rooms {
-                                @let target = format!("room:{}", r.name);
-                                tr id=(target) {
-                                    td { a href=(room_url(&r.name)) { (r.name) } }
-                                    td.num { (r.num_participants) }
-                                    td.num { (r.num_publishers) }
-                                    td { (time(&r.created_at)) }
-                                    td.num { @if r.max_participants == 0 { span.muted { "—" } } @else { (r.max_participants) } }
-                                    td { (clip(&r.metadata, 60)) }
-                                    td {
-                                        form.inline method="post" action={ (room_url(&r.name)) "/delete" } data-confirm={ "Delete room " (r.name) " and disconnect everyone in it?" } {
-                                            (html::csrf(&session))
-                                            button.danger.small type="submit" aria-label={ "Delete room " (r.name) } { "Delete" }
-                                        }
-                                        (html::flash_at(&flash, &target))
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            p.live { "Refreshes every 5 s" }
-        }
-        section.card aria-labelledby="h-create" {
-            h2 #h-create { "Create a room" }
-            form #create-room method="post" action="/rooms" {
-                (html::csrf(&session))
-                div.row {
-                    div.field { label for="r-name" { "Name" } input #r-name name="name" required maxlength="256" placeholder="standup"; }
-                    div.field { label for="r-max" { "Max participants " span.hint { "empty = no limit" } } input #r-max name="max_participants" inputmode="numeric"; }
-                    div.field { label for="r-empty" { "Empty timeout " span.hint { "e.g. 5m" } } input #r-empty name="empty_timeout"; }
-                    div.field { label for="r-departure" { "Departure timeout " span.hint { "e.g. 20s" } } input #r-departure name="departure_timeout"; }
-                }
-                div.field { label for="r-metadata" { "Metadata " span.hint { "optional, any text (often JSON)" } } textarea #r-metadata name="metadata" {} }
-                button type="submit" { "Create room" }
-            }
-            (html::flash_at(&flash, "create"))
-        }
-    };
-    html::ok(html::page(&session, Nav::Rooms, "Rooms", body))
-}
+use crate::pages::{FormError, Success, flash_result, parse_pairs, parse_secs, parse_u32};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct CreateForm {
@@ -152,18 +65,17 @@ pub async fn create(
     Extension(session): Extension<Session>,
     Form(f): Form<CreateForm>,
 ) -> Response {
-    let at = Some("create".to_string());
-    match create_params(&f) {
-        Err(e) => state.sessions.set_flash_at(&session, at, false, e),
-        Ok(p) => match state.rpc.call::<RoomCreate>(&p).await {
-            Ok(r) => state
-                .sessions
-                .set_flash(&session, true, format!("Room {} is ready.", r.name)),
-            Err(e) => state
-                .sessions
-                .set_flash_at(&session, at, false, describe(&e)),
-        },
-    }
+    let result = async {
+        let r = state.rpc.call::<RoomCreate>(&create_params(&f)?).await?;
+        Ok::<_, FormError>(format!("Room {} is ready.", r.name))
+    };
+    flash_result(
+        &state.sessions,
+        &session,
+        "create",
+        Success::AtTop,
+        result.await,
+    );
     Redirect::to("/rooms").into_response()
 }
 
@@ -172,205 +84,19 @@ pub async fn delete(
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
 ) -> Response {
-    match state
+    let result = state
         .rpc
         .call::<RoomDelete>(&RoomNameParams { name: name.clone() })
-        .await
-    {
-        Ok(_) => state
-            .sessions
-            .set_flash(&session, true, format!("Room {name} deleted.")),
-        Err(e) => {
-            state
-                .sessions
-                .set_flash_at(&session, Some(format!("room:{name}")), false, describe(&e))
-        }
-    }
-    Redirect::to("/rooms").into_response()
-}
-
-pub async fn show(
-    State(state): State<AppState>,
-    Extension(session): Extension<Session>,
-    Path(name): Path<String>,
-) -> Response {
-    let list_params = RoomListParams {
-        names: Some(vec![name.clone()]),
-    };
-    let room_params = RoomParams { room: name.clone() };
-    let (rooms, participants) = tokio::join!(
-        state.rpc.call::<RoomListM>(&list_params),
-        state.rpc.call::<ParticipantListM>(&room_params),
-    );
-    let room: Result<Option<Room>, Error> =
-        rooms.map(|l| l.rooms.into_iter().find(|r| r.name == name));
-    let flash = state.sessions.take_flash(&session);
-    let mut present = vec!["metadata".to_string(), "data".to_string()];
-    if let Ok(p) = &participants {
-        present.extend(p.participants.iter().map(|p| format!("p:{}", p.identity)));
-    }
-    let body = html! {
-        p { a href="/rooms" { "← Rooms" } }
-        h1 { "Room " (name) }
-        (html::flash_top(&flash, &present))
-        div #room-live data-live="4" {
-            @match &room {
-                Err(e) => (error_box("the room", e)),
-                Ok(None) => div.banner.warn role="status" {
-                    strong { "This room is not open on the SFU" }
-                    "It may have closed after its empty timeout. Create it again on " a href="/rooms" { "Rooms" } ", or join it with a token."
-                },
-                Ok(Some(r)) => section.card aria-labelledby="h-room" {
-                    div.toolbar {
-                        h2 #h-room { "Details" }
-                        form.inline method="post" action={ (room_url(&r.name)) "/delete" } data-confirm={ "Delete room " (r.name) " and disconnect everyone in it?" } {
-                            (html::csrf(&session))
-                            button.danger.small type="submit" { "Delete room" }
-                        }
-                    }
-                    dl.kv {
-                        dt { "SID" } dd { code { (r.sid) } }
-                        dt { "Created" } dd { (time(&r.created_at)) }
-                        dt { "Participants" } dd { (r.num_participants) " (" (r.num_publishers) " publishing)" }
-                        dt { "Max participants" } dd { @if r.max_participants == 0 { "no limit" } @else { (r.max_participants) } }
-                        dt { "Empty timeout" } dd { (r.empty_timeout_s) " s" }
-                        dt { "Departure timeout" } dd { (r.departure_timeout_s) " s" }
-                    }
-                },
-            }
-            section.card aria-labelledby="h-participants" {
-                h2 #h-participants { "Participants" }
-                @match &participants {
-                    Err(e) => (error_box("the participants", e)),
-                    Ok(list) if list.participants.is_empty() => (html::empty("Nobody is in this room", html! {
-                        "Mint a token for " code { (name) } " on " a href="/tokens" { "Tokens" } " and join with any LiveKit client."
-                    })),
-                    Ok(list) => {
-                        table {
-                            thead { tr { th { "Participant" } th { "State" } th { "Joined" } th { "Tracks" } th { "Actions" } } }
-                            tbody {
-                                @for p in &list.participants { (participant_row(&session, &name, p, &flash)) }
-                            }
-                        }
-                    }
-                }
-            }
-            p.live { "Refreshes every 4 s" }
-        }
-        div.grid {
-            section.card aria-labelledby="h-metadata" {
-                h2 #h-metadata { "Metadata" }
-                form #room-metadata method="post" action={ (room_url(&name)) "/metadata" } {
-                    (html::csrf(&session))
-                    div.field {
-                        label for="m-metadata" { "Room metadata " span.hint { "replaces the current value" } }
-                        textarea #m-metadata name="metadata" { @if let Ok(Some(r)) = &room { (r.metadata) } }
-                    }
-                    button type="submit" { "Save metadata" }
-                }
-                (html::flash_at(&flash, "metadata"))
-            }
-            section.card aria-labelledby="h-data" {
-                h2 #h-data { "Send data" }
-                form #send-data method="post" action={ (room_url(&name)) "/data" } {
-                    (html::csrf(&session))
-                    div.field { label for="s-data" { "Message " span.hint { "UTF-8 text" } } textarea #s-data name="data" required {} }
-                    div.row {
-                        div.field { label for="s-topic" { "Topic " span.hint { "optional" } } input #s-topic name="topic"; }
-                        div.field {
-                            label for="s-kind" { "Delivery" }
-                            select #s-kind name="kind" { option value="reliable" { "reliable" } option value="lossy" { "lossy" } }
-                        }
-                    }
-                    div.field { label for="s-dest" { "Only to " span.hint { "identities, comma-separated; empty = everyone" } } input #s-dest name="destinations"; }
-                    button type="submit" { "Send" }
-                }
-                (html::flash_at(&flash, "data"))
-            }
-        }
-    };
-    html::ok(html::page(
+        .await;
+    let result = result.map(|_| format!("Room {name} deleted."));
+    flash_result(
+        &state.sessions,
         &session,
-        Nav::Rooms,
-        &format!("Room {name}"),
-        body,
-    ))
-}
-
-fn participant_row(
-    session: &Session,
-    room: &str,
-    p: &Participant,
-    flash: &Option<crate::auth::Flash>,
-) -> Markup {
-    let target = format!("p:{}", p.identity);
-    let perm = p.permission.clone().unwrap_or_default();
-    html! {
-        tr id=(target) {
-            td {
-                strong { (p.identity) }
-                @if !p.name.is_empty() && p.name != p.identity { br; span.muted { (p.name) } }
-                @if !p.metadata.is_empty() { br; span.hint { "metadata: " (clip(&p.metadata, 40)) } }
-                @for (k, v) in &p.attributes { br; span.hint.attr { (k) "=" (clip(v, 40)) } }
-            }
-            td { (badge(if p.state == "active" || p.state == "joined" { "ok" } else { "" }, &p.state)) }
-            td { (time(&p.joined_at)) }
-            td {
-                @if p.tracks.is_empty() { span.muted { "none" } }
-                ul.tracks {
-                    @for t in &p.tracks {
-                        li {
-                            (badge("info", &t.kind)) " " (t.source)
-                            @if !t.name.is_empty() { " · " (t.name) }
-                            @if t.muted { " " (badge("warn", "muted")) }
-                            form.inline method="post" action=(participant_url(room, &p.identity, "mute")) {
-                                (html::csrf(session))
-                                input type="hidden" name="track_sid" value=(t.sid);
-                                input type="hidden" name="muted" value=(if t.muted { "false" } else { "true" });
-                                button.secondary.small type="submit" aria-label={ (if t.muted { "Unmute " } else { "Mute " }) (t.source) " of " (p.identity) } {
-                                    @if t.muted { "Unmute" } @else { "Mute" }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            td {
-                form.inline method="post" action=(participant_url(room, &p.identity, "remove")) data-confirm={ "Disconnect " (p.identity) "?" } {
-                    (html::csrf(session))
-                    button.danger.small type="submit" aria-label={ "Remove " (p.identity) } { "Remove" }
-                }
-                details {
-                    summary { "Edit…" }
-                    form method="post" action=(participant_url(room, &p.identity, "update")) {
-                        (html::csrf(session))
-                        input type="hidden" name="perm" value="1";
-                        @for (field, label, on) in [
-                            ("can_publish", "Publish", perm.can_publish),
-                            ("can_subscribe", "Subscribe", perm.can_subscribe),
-                            ("can_publish_data", "Send data", perm.can_publish_data),
-                            ("can_update_metadata", "Update own metadata", perm.can_update_metadata),
-                            ("hidden", "Hidden", perm.hidden),
-                        ] {
-                            label.check { input type="checkbox" name=(field) value="on" checked[on]; (label) }
-                        }
-                        div.field { label for={ "n-" (p.sid) } { "Name" } input id={ "n-" (p.sid) } name="name" value=(p.name); }
-                        div.field { label for={ "md-" (p.sid) } { "Metadata" } textarea id={ "md-" (p.sid) } name="metadata" { (p.metadata) } }
-                        div.field {
-                            label for={ "at-" (p.sid) } { "Attributes " span.hint { "one key=value per line; remove a line to delete the key" } }
-                            textarea id={ "at-" (p.sid) } name="attributes" {
-                                @for (k, v) in &p.attributes { (k) "=" (v) "\n" }
-                            }
-                            // The keys shown, so a removed line deletes exactly what the operator saw.
-                            input type="hidden" name="attribute_keys" value=(serde_json::to_string(&p.attributes.keys().collect::<Vec<_>>()).unwrap_or_default());
-                        }
-                        button.small type="submit" { "Update" }
-                    }
-                }
-                (html::flash_at(flash, &target))
-            }
-        }
-    }
+        format!("room:{name}"),
+        Success::AtTop,
+        result,
+    );
+    Redirect::to("/rooms").into_response()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -393,14 +119,15 @@ pub async fn metadata(
         name: name.clone(),
         metadata: f.metadata,
     };
-    match state.rpc.call::<RoomUpdateMetadata>(&p).await {
-        Ok(_) => state.sessions.set_flash(&session, true, "Metadata saved."),
-        Err(e) => {
-            state
-                .sessions
-                .set_flash_at(&session, Some("metadata".into()), false, describe(&e))
-        }
-    }
+    let result = state.rpc.call::<RoomUpdateMetadata>(&p).await;
+    let result = result.map(|_| "Metadata saved.");
+    flash_result(
+        &state.sessions,
+        &session,
+        "metadata",
+        Success::AtTop,
+        result,
+    );
     back_to(&name)
 }
 
@@ -440,15 +167,9 @@ pub async fn send_data(
         topic: Some(f.topic.trim().to_string()).filter(|t| !t.is_empty()),
         destination_identities: (!dest.is_empty()).then_some(dest),
     };
-    let at = Some("data".to_string());
-    match state.rpc.call::<RoomSendData>(&p).await {
-        Ok(_) => state
-            .sessions
-            .set_flash_at(&session, at, true, "Message sent."),
-        Err(e) => state
-            .sessions
-            .set_flash_at(&session, at, false, describe(&e)),
-    }
+    let result = state.rpc.call::<RoomSendData>(&p).await;
+    let result = result.map(|_| "Message sent.");
+    flash_result(&state.sessions, &session, "data", Success::Beside, result);
     back_to(&name)
 }
 
@@ -461,17 +182,15 @@ pub async fn remove(
         room: name.clone(),
         identity: identity.clone(),
     };
-    match state.rpc.call::<ParticipantRemove>(&p).await {
-        Ok(_) => state
-            .sessions
-            .set_flash(&session, true, format!("{identity} was disconnected.")),
-        Err(e) => state.sessions.set_flash_at(
-            &session,
-            Some(format!("p:{identity}")),
-            false,
-            describe(&e),
-        ),
-    }
+    let result = state.rpc.call::<ParticipantRemove>(&p).await;
+    let result = result.map(|_| format!("{identity} was disconnected."));
+    flash_result(
+        &state.sessions,
+        &session,
+        format!("p:{identity}"),
+        Success::AtTop,
+        result,
+    );
     back_to(&name)
 }
 
@@ -495,22 +214,20 @@ pub async fn mute(
         track_sid: f.track_sid,
         muted: f.muted == "true",
     };
-    let at = Some(format!("p:{identity}"));
-    match state.rpc.call::<ParticipantMuteTrack>(&p).await {
-        Ok(t) => state.sessions.set_flash_at(
-            &session,
-            at,
-            true,
-            format!(
-                "{} track of {identity} {}.",
-                t.track.source,
-                if t.track.muted { "muted" } else { "unmuted" }
-            ),
-        ),
-        Err(e) => state
-            .sessions
-            .set_flash_at(&session, at, false, describe(&e)),
-    }
+    let result = state.rpc.call::<ParticipantMuteTrack>(&p).await.map(|t| {
+        format!(
+            "{} track of {identity} {}.",
+            t.track.source,
+            if t.track.muted { "muted" } else { "unmuted" }
+        )
+    });
+    flash_result(
+        &state.sessions,
+        &session,
+        format!("p:{identity}"),
+        Success::Beside,
+        result,
+    );
     back_to(&name)
 }
 
@@ -559,20 +276,34 @@ pub async fn update(
     Path((name, identity)): Path<(String, String)>,
     Form(f): Form<UpdateForm>,
 ) -> Response {
-    let at = Some(format!("p:{identity}"));
-    let attributes = match attribute_changes(&f) {
-        Ok(a) => a,
-        Err(e) => {
-            state.sessions.set_flash_at(&session, at, false, e);
-            return back_to(&name);
-        }
+    let result = async {
+        let p = update_params(&name, &identity, f)?;
+        state.rpc.call::<ParticipantUpdate>(&p).await?;
+        Ok::<_, FormError>(format!("{identity} updated."))
     };
-    let p = ParticipantUpdateParams {
-        room: name.clone(),
-        identity: identity.clone(),
+    flash_result(
+        &state.sessions,
+        &session,
+        format!("p:{identity}"),
+        Success::Beside,
+        result.await,
+    );
+    back_to(&name)
+}
+
+/// The update a form asks for: every permission the form shows (unticked = denied), the name
+/// (empty = unchanged), the metadata, and the attribute changes.
+fn update_params(
+    name: &str,
+    identity: &str,
+    f: UpdateForm,
+) -> Result<ParticipantUpdateParams, String> {
+    Ok(ParticipantUpdateParams {
+        attributes: attribute_changes(&f)?,
+        room: name.to_string(),
+        identity: identity.to_string(),
         name: Some(f.name.trim().to_string()).filter(|n| !n.is_empty()),
         metadata: Some(f.metadata),
-        attributes,
         permission: Some(PermissionPatch {
             can_publish: Some(f.can_publish.is_some()),
             can_subscribe: Some(f.can_subscribe.is_some()),
@@ -581,16 +312,7 @@ pub async fn update(
             hidden: Some(f.hidden.is_some()),
             ..Default::default()
         }),
-    };
-    match state.rpc.call::<ParticipantUpdate>(&p).await {
-        Ok(_) => state
-            .sessions
-            .set_flash_at(&session, at, true, format!("{identity} updated.")),
-        Err(e) => state
-            .sessions
-            .set_flash_at(&session, at, false, describe(&e)),
-    }
-    back_to(&name)
+    })
 }
 
 #[cfg(test)]
