@@ -9,6 +9,7 @@
 mod auth;
 mod config;
 mod error;
+mod fleet;
 mod http;
 mod json;
 mod room_service;
@@ -16,7 +17,7 @@ mod state;
 mod twirp;
 pub mod webhooks;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -27,8 +28,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 
-pub use config::{Config, Limits, RoomDefaults};
+pub use config::{Config, IngressUrls, Limits, RedisConfig, RoomDefaults};
 pub use error::{Error, Result};
+pub use fleet::NODES_KEY;
 pub use state::{DataKind, JoinError, SentData, Source, TrackKind, TrackSpec};
 
 /// State shared by the HTTP handlers and the test-facing [`StandIn`] handle.
@@ -62,22 +64,60 @@ pub(crate) fn now_f64() -> f64 {
         .as_secs_f64()
 }
 
+/// How a stand-in is started, beyond its livekit.yaml (which stays exactly LiveKit's format).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Address to listen on. Default: `rtc.node_ip` when it is a loopback address (so several
+    /// nodes can share one port on 127.0.0.2, 127.0.0.3, …), else 127.0.0.1. The YAML's
+    /// `bind_addresses` are never used: a dev stand-in does not listen beyond loopback unless
+    /// told to.
+    pub bind: Option<IpAddr>,
+    /// Port (0 = ephemeral); the YAML's `port` is not used.
+    pub port: u16,
+}
+
+impl Options {
+    pub fn port(port: u16) -> Options {
+        Options {
+            port,
+            ..Default::default()
+        }
+    }
+}
+
 /// A running stand-in. Each instance has its own state; "restarting" is `stop` then `start`
-/// again, which re-reads the YAML and starts empty, like the real single-node server.
+/// again, which re-reads the YAML and starts empty, like the real server.
 pub struct StandIn {
     shared: Arc<Shared>,
-    port: u16,
+    addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
     /// Sends webhooks; stopped with the instance, losing what is queued, like the real server.
     notifier: Option<JoinHandle<()>>,
+    /// The `nodes` entry, in Redis mode.
+    registration: Option<fleet::Registration>,
 }
 
 impl StandIn {
-    /// Reads `livekit_yaml` once and serves on 127.0.0.1:`port` (0 = ephemeral).
+    /// Reads `livekit_yaml` once and serves on 127.0.0.1:`port` (0 = ephemeral), or on
+    /// `rtc.node_ip` when that is a loopback address.
     pub async fn start(livekit_yaml: &Path, port: u16) -> anyhow::Result<StandIn> {
+        Self::start_with(livekit_yaml, Options::port(port)).await
+    }
+
+    /// Like [`StandIn::start`], with the stand-in's own options.
+    pub async fn start_with(livekit_yaml: &Path, options: Options) -> anyhow::Result<StandIn> {
         let config = Config::load(livekit_yaml)?;
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let port = options.port;
+        let ip = options.bind.unwrap_or_else(|| {
+            config
+                .node_ip
+                .as_deref()
+                .and_then(|ip| ip.parse::<IpAddr>().ok())
+                .filter(IpAddr::is_loopback)
+                .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+        });
+        let addr = SocketAddr::new(ip, port);
         // A fixed port that was just released (a stopped instance, or a test's "free port"
         // probe) can stay held for a moment by a child another thread is forking, until its
         // exec closes the copy. Retry briefly instead of failing the restart.
@@ -94,12 +134,22 @@ impl StandIn {
                 other => break other?,
             }
         };
-        Ok(Self::serve(config, listener))
+        Self::serve(config, listener, options).await
     }
 
-    /// Serves an already-loaded config on an already-bound listener.
-    pub fn serve(config: Config, listener: TcpListener) -> StandIn {
-        let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    /// Serves an already-loaded config on an already-bound listener. In Redis mode, connects
+    /// (PING) and registers the node first, failing like livekit-server when Redis is
+    /// unreachable.
+    pub async fn serve(
+        config: Config,
+        listener: TcpListener,
+        _options: Options,
+    ) -> anyhow::Result<StandIn> {
+        let redis = match &config.redis {
+            Some(r) => Some(fleet::connect(r).await?),
+            None => None,
+        };
+        let addr = listener.local_addr()?;
         let mut state = state::State::default();
         let notifier = config.webhook.clone().map(|w| {
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -113,25 +163,68 @@ impl StandIn {
             state: Mutex::new(state),
             requests: Mutex::new(Vec::new()),
         });
+        let registration = match redis {
+            Some(conn) => Some(
+                fleet::Registration::start(
+                    conn,
+                    shared.clone(),
+                    shared.config.stats_update_interval,
+                )
+                .await?,
+            ),
+            None => None,
+        };
         let (tx, rx) = oneshot::channel();
         let task = tokio::spawn(accept_loop(listener, http::app(shared.clone()), rx));
-        tracing::info!(port, "livekit stand-in listening");
-        StandIn {
+        tracing::info!(%addr, "livekit stand-in listening");
+        Ok(StandIn {
             shared,
-            port,
+            addr,
             shutdown: Some(tx),
             task: Some(task),
             notifier,
-        }
+            registration,
+        })
     }
 
-    /// `http://127.0.0.1:PORT`
+    /// `http://IP:PORT`
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://{}", self.addr)
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.addr.port()
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The `ND_…` id this node registered under in Redis's `nodes` hash (Redis mode only).
+    pub fn node_id(&self) -> Option<String> {
+        self.registration.as_ref().map(fleet::Registration::node_id)
+    }
+
+    /// What SIGTERM starts on a real node: the `nodes` entry turns SHUTTING_DOWN (at once and on
+    /// every refresh after). The node keeps serving; there is no way back to SERVING.
+    pub async fn drain(&self) {
+        if let Some(r) = &self.registration {
+            r.drain().await;
+        }
+    }
+
+    /// Whether any participant is still in a room (a draining node waits for none).
+    pub fn has_participants(&self) -> bool {
+        self.shared.state().has_participants()
+    }
+
+    /// Stops like a killed process: the listener closes, webhooks and refreshes stop, and the
+    /// `nodes` entry stays behind, going stale.
+    pub async fn kill(mut self) {
+        if let Some(r) = self.registration.take() {
+            r.abandon();
+        }
+        self.shutdown_now().await;
     }
 
     /// The API keys this instance accepts (read at start).
@@ -190,9 +283,13 @@ impl StandIn {
             .clone()
     }
 
-    /// Closes the listener and every open connection; the port is free when this returns.
+    /// Clean stop: closes the listener and every open connection (the port is free when this
+    /// returns) and, in Redis mode, removes the node's `nodes` entry (HDEL).
     pub async fn stop(mut self) {
         self.shutdown_now().await;
+        if let Some(r) = self.registration.take() {
+            r.unregister().await;
+        }
     }
 
     async fn shutdown_now(&mut self) {
@@ -206,9 +303,13 @@ impl StandIn {
 }
 
 impl Drop for StandIn {
-    /// A dropped handle without `stop` still tears the server down (without waiting); either
-    /// way the webhook notifier stops here, losing what is queued, like the real server.
+    /// A dropped handle without `stop` still tears the server down (without waiting), and leaves
+    /// its `nodes` entry like [`StandIn::kill`]; either way the webhook notifier stops here,
+    /// losing what is queued, like the real server.
     fn drop(&mut self) {
+        if let Some(r) = self.registration.take() {
+            r.abandon();
+        }
         if let Some(n) = self.notifier.take() {
             n.abort();
         }

@@ -164,6 +164,30 @@ pub fn new_id(prefix: &str) -> String {
 }
 
 impl State {
+    /// What the node reports in its `NodeStats`. Every participant is taken to subscribe to every
+    /// other participant's tracks (LiveKit's default auto-subscribe).
+    pub fn counts(&mut self) -> crate::fleet::Counts {
+        self.purge();
+        let mut c = crate::fleet::Counts::default();
+        for r in self.rooms.values() {
+            c.rooms += 1;
+            let n = r.participants.len() as u32;
+            c.clients += n;
+            for p in &r.participants {
+                let t = p.tracks.len() as u32;
+                c.tracks_in += t;
+                c.tracks_out += t * n.saturating_sub(1);
+            }
+        }
+        c
+    }
+
+    /// Whether anyone is still connected (a draining server waits for this to be false).
+    pub fn has_participants(&mut self) -> bool {
+        self.purge();
+        self.rooms.values().any(|r| !r.participants.is_empty())
+    }
+
     /// Queues a webhook event the way livekit-server's telemetry creates it.
     fn emit(
         &self,

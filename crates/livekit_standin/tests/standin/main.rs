@@ -2,8 +2,10 @@
 //! shapes, and speak both Twirp encodings the way the real server does.
 
 mod binary;
+mod fleet;
 mod helpers;
 mod json;
 mod protobuf;
+mod redis_server;
 mod strictness;
 mod webhooks;
