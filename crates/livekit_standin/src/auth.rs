@@ -30,6 +30,9 @@ pub struct VideoGrant {
     /// Forward/MoveParticipant also need this to name the destination room.
     #[serde(default)]
     pub destination_room: Option<String>,
+    /// Every Egress method.
+    #[serde(default)]
+    pub room_record: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -8,6 +8,7 @@
 
 mod auth;
 mod config;
+mod egress;
 mod error;
 mod fleet;
 mod http;
@@ -21,6 +22,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
@@ -39,6 +41,7 @@ pub(crate) struct Shared {
     pub(crate) ready: AtomicBool,
     /// Shown in the 406 body like the server's "Node Updated At".
     pub(crate) started_at: String,
+    pub(crate) options: Options,
     state: Mutex<state::State>,
     requests: Mutex<Vec<(String, String)>>,
 }
@@ -64,8 +67,9 @@ pub(crate) fn now_f64() -> f64 {
         .as_secs_f64()
 }
 
-/// How a stand-in is started, beyond its livekit.yaml (which stays exactly LiveKit's format).
-#[derive(Debug, Clone, Default)]
+/// How a stand-in is started, beyond its livekit.yaml (which stays exactly LiveKit's format):
+/// where it listens, and what the simulated side-service workers behind it do.
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Address to listen on. Default: `rtc.node_ip` when it is a loopback address (so several
     /// nodes can share one port on 127.0.0.2, 127.0.0.3, …), else 127.0.0.1. The YAML's
@@ -74,6 +78,37 @@ pub struct Options {
     pub bind: Option<IpAddr>,
     /// Port (0 = ephemeral); the YAML's `port` is not used.
     pub port: u16,
+    /// Whether an egress worker is registered on the Redis bus (default true). When false,
+    /// Start* calls answer `unavailable` "no response from servers", at once.
+    pub egress_worker: bool,
+    /// STARTING → ACTIVE (or FAILED) after this long (default 300 ms; a real worker takes a
+    /// few seconds).
+    pub egress_start_delay: Duration,
+    /// ENDING → COMPLETE after this long (default 300 ms; upload time on a real worker).
+    pub egress_end_delay: Duration,
+    /// When set, an ACTIVE egress ends by itself this long after starting, as when its source
+    /// closes ("End reason: Source closed"). Default: runs until StopEgress.
+    pub egress_duration: Option<Duration>,
+    /// How long a finished egress stays in ListEgress (LiveKit: 24 h).
+    pub egress_retention: Duration,
+    /// A file output whose `filepath` starts with this prefix cannot be written: the egress
+    /// goes STARTING → FAILED with error `open <path>: permission denied`, code 500.
+    pub unwritable_prefix: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            bind: None,
+            port: 0,
+            egress_worker: true,
+            egress_start_delay: Duration::from_millis(300),
+            egress_end_delay: Duration::from_millis(300),
+            egress_duration: None,
+            egress_retention: Duration::from_secs(24 * 3600),
+            unwritable_prefix: None,
+        }
+    }
 }
 
 impl Options {
@@ -143,7 +178,7 @@ impl StandIn {
     pub async fn serve(
         config: Config,
         listener: TcpListener,
-        _options: Options,
+        options: Options,
     ) -> anyhow::Result<StandIn> {
         let redis = match &config.redis {
             Some(r) => Some(fleet::connect(r).await?),
@@ -160,6 +195,7 @@ impl StandIn {
             config,
             ready: AtomicBool::new(true),
             started_at: format!("{:.0}", now_f64()),
+            options,
             state: Mutex::new(state),
             requests: Mutex::new(Vec::new()),
         });

@@ -117,6 +117,8 @@ pub struct State {
     rooms: BTreeMap<String, RoomEntry>,
     /// Kept apart from rooms so a test can still read what was sent after a room closed.
     pub data: BTreeMap<String, Vec<SentData>>,
+    /// Egresses by id, finished ones until the retention forgets them.
+    pub egress: BTreeMap<String, crate::egress::EgressEntry>,
     /// The webhook queue, when `livekit.yaml` configures webhooks.
     pub notify: Option<tokio::sync::mpsc::UnboundedSender<(Instant, proto::WebhookEvent)>>,
 }
@@ -208,6 +210,45 @@ impl State {
             };
             let _ = tx.send((Instant::now(), e));
         }
+    }
+
+    /// Queues an egress event: `egressInfo` plus the room as `{sid, name}`.
+    pub fn emit_egress(&self, event: &str, info: &proto::EgressInfo) {
+        self.emit_event(proto::WebhookEvent {
+            event: event.to_string(),
+            room: Some(proto::Room {
+                sid: info.room_id.clone(),
+                name: info.room_name.clone(),
+                ..Default::default()
+            }),
+            egress_info: Some(info.clone()),
+            ..Default::default()
+        });
+    }
+
+    /// Queues any event, stamping its id and time.
+    pub fn emit_event(&self, mut e: proto::WebhookEvent) {
+        if let Some(tx) = &self.notify {
+            e.id = new_id("EV_");
+            e.created_at = unix_now().0;
+            let _ = tx.send((Instant::now(), e));
+        }
+    }
+
+    /// Forgets egresses that ended more than `retention` ago, like LiveKit's egress worker
+    /// cleaning `ended_egress`.
+    pub fn forget_egress(&mut self, retention: Duration) {
+        self.egress
+            .retain(|_, e| e.ended.is_none_or(|t| t.elapsed() < retention));
+    }
+
+    pub fn egress_entry(
+        &mut self,
+        id: &str,
+        retention: Duration,
+    ) -> Option<&crate::egress::EgressEntry> {
+        self.forget_egress(retention);
+        self.egress.get(id)
     }
 
     /// Drops rooms whose timeout ran out. Called before every read, so expiry is lazy but

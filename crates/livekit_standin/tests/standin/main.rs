@@ -2,10 +2,12 @@
 //! shapes, and speak both Twirp encodings the way the real server does.
 
 mod binary;
+mod egress;
 mod fleet;
 mod helpers;
 mod json;
 mod protobuf;
 mod redis_server;
+mod side;
 mod strictness;
 mod webhooks;
