@@ -126,12 +126,7 @@ pub fn call(
 
 /// `EnsureRecordPermission`, wrapped by `twirpAuthError`.
 fn record(claims: &Claims) -> R<()> {
-    if claims
-        .video
-        .as_ref()
-        .and_then(|v| v.room_record)
-        .unwrap_or(false)
-    {
+    if claims.can_record() {
         Ok(())
     } else {
         Err(TwirpError::permission_denied())
@@ -1173,10 +1168,7 @@ mod tests {
             redact_stream_key("rtmp://a.rtmp.youtube.com/live2/abcd-efgh-ijkl"),
             "rtmp://a.rtmp.youtube.com/live2/{abc...jkl}"
         );
-        assert_eq!(
-            redact_stream_key("twitch://key12345"),
-            "twitch://{key...345}"
-        );
+        assert_eq!(redact_stream_key("twitch://key12345"), "twitch://{ke...45}");
         assert_eq!(
             redact_stream_key("srt://host:1?streamid=secret&x="),
             "srt://host:1?streamid={...}&x="

@@ -22,18 +22,17 @@ const ROOM_SERVICE: &str = "/twirp/livekit.RoomService/";
 enum Service {
     Room,
     Egress,
+    Ingress,
+    Sip,
+    Agent,
 }
 
 const SERVICES: &[(&str, Service)] = &[
     (ROOM_SERVICE, Service::Room),
     ("/twirp/livekit.Egress/", Service::Egress),
-];
-
-/// Other Twirp services exist on a real server but need Redis plus external workers.
-const REDIS_SERVICES: &[(&str, &str)] = &[
-    ("/twirp/livekit.Ingress/", "ingress"),
-    ("/twirp/livekit.SIP/", "sip"),
-    ("/twirp/livekit.AgentDispatchService/", "agent dispatch"),
+    ("/twirp/livekit.Ingress/", Service::Ingress),
+    ("/twirp/livekit.SIP/", Service::Sip),
+    ("/twirp/livekit.AgentDispatchService/", Service::Agent),
 ];
 
 impl Service {
@@ -41,6 +40,9 @@ impl Service {
         match self {
             Service::Room => room_service::METHODS,
             Service::Egress => crate::egress::METHODS,
+            Service::Ingress => crate::ingress::METHODS,
+            Service::Sip => crate::sip::METHODS,
+            Service::Agent => crate::agent_dispatch::METHODS,
         }
     }
 }
@@ -126,11 +128,6 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         };
     }
 
-    if let Some((_, what)) = REDIS_SERVICES.iter().find(|(p, _)| path.starts_with(p)) {
-        return TwirpError::new("internal", format!("{what} not connected (redis required)"))
-            .into_response();
-    }
-
     // Go's http.NotFound.
     plain(StatusCode::NOT_FOUND, "404 page not found\n")
 }
@@ -195,5 +192,8 @@ async fn twirp(
     match svc {
         Service::Room => room_service::call(shared, method, claims, enc, &bytes),
         Service::Egress => crate::egress::call(shared, method, claims, enc, &bytes),
+        Service::Ingress => crate::ingress::call(shared, method, claims, enc, &bytes),
+        Service::Sip => crate::sip::call(shared, method, claims, enc, &bytes),
+        Service::Agent => crate::agent_dispatch::call(shared, method, claims, enc, &bytes),
     }
 }

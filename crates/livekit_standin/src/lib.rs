@@ -6,14 +6,17 @@
 //!
 //! Never part of a shipped binary (`publish = false`).
 
+mod agent_dispatch;
 mod auth;
 mod config;
 mod egress;
 mod error;
 mod fleet;
 mod http;
+mod ingress;
 mod json;
 mod room_service;
+mod sip;
 mod state;
 mod twirp;
 pub mod webhooks;
@@ -94,6 +97,15 @@ pub struct Options {
     /// A file output whose `filepath` starts with this prefix cannot be written: the egress
     /// goes STARTING → FAILED with error `open <path>: permission denied`, code 500.
     pub unwritable_prefix: Option<String>,
+    /// Whether an ingress worker is registered (default true). URL-input CreateIngress needs
+    /// one; without it: `unavailable` "no response from servers".
+    pub ingress_worker: bool,
+    /// Whether a SIP worker is registered (default true); CreateSIPParticipant and
+    /// TransferSIPParticipant need one.
+    pub sip_worker: bool,
+    /// Numbers CreateSIPParticipant cannot reach: `unavailable` with SIP status 480
+    /// "Temporarily Unavailable" in the Twirp meta, as an unreachable callee.
+    pub unreachable_numbers: Vec<String>,
 }
 
 impl Default for Options {
@@ -107,6 +119,9 @@ impl Default for Options {
             egress_duration: None,
             egress_retention: Duration::from_secs(24 * 3600),
             unwritable_prefix: None,
+            ingress_worker: true,
+            sip_worker: true,
+            unreachable_numbers: Vec::new(),
         }
     }
 }
@@ -293,6 +308,19 @@ impl StandIn {
         self.shared
             .state()
             .join(&self.shared.config, room, identity, name, tracks)
+    }
+
+    /// A publisher starts streaming to the ingress (OBS connects to the RTMP URL, a WHIP client
+    /// posts): PUBLISHING, its participant (kind INGRESS) joins the room, `ingress_started` is
+    /// sent. Errors when the ingress is unknown, already live or disabled.
+    pub fn ingress_publish(&self, ingress_id: &str) -> std::result::Result<(), String> {
+        ingress::publish(&self.shared, ingress_id)
+    }
+
+    /// The publisher disconnects: INACTIVE again, the participant leaves, `ingress_ended` is
+    /// sent. False when the ingress was not live.
+    pub fn ingress_unpublish(&self, ingress_id: &str) -> bool {
+        ingress::unpublish(&self.shared, ingress_id, true)
     }
 
     /// Simulates a participant leaving on its own (starts the departure timeout when last).

@@ -117,6 +117,14 @@ pub struct State {
     rooms: BTreeMap<String, RoomEntry>,
     /// Kept apart from rooms so a test can still read what was sent after a room closed.
     pub data: BTreeMap<String, Vec<SentData>>,
+    /// Agent dispatches by room; every room starts with LiveKit's default (empty agent name).
+    pub dispatches: BTreeMap<String, Vec<proto::AgentDispatch>>,
+    /// Ingresses by id.
+    pub ingress: BTreeMap<String, proto::IngressInfo>,
+    /// SIP trunks and dispatch rules by id.
+    pub sip_inbound: BTreeMap<String, proto::SipInboundTrunkInfo>,
+    pub sip_outbound: BTreeMap<String, proto::SipOutboundTrunkInfo>,
+    pub sip_rules: BTreeMap<String, proto::SipDispatchRuleInfo>,
     /// Egresses by id, finished ones until the retention forgets them.
     pub egress: BTreeMap<String, crate::egress::EgressEntry>,
     /// The webhook queue, when `livekit.yaml` configures webhooks.
@@ -226,6 +234,19 @@ impl State {
         });
     }
 
+    /// Queues an ingress event: `ingressInfo` plus the room as `{name}`.
+    pub fn emit_ingress(&self, event: &str, info: &proto::IngressInfo) {
+        self.emit_event(proto::WebhookEvent {
+            event: event.to_string(),
+            room: Some(proto::Room {
+                name: info.room_name.clone(),
+                ..Default::default()
+            }),
+            ingress_info: Some(info.clone()),
+            ..Default::default()
+        });
+    }
+
     /// Queues any event, stamping its id and time.
     pub fn emit_event(&self, mut e: proto::WebhookEvent) {
         if let Some(tx) = &self.notify {
@@ -262,6 +283,7 @@ impl State {
             .map(|(n, _)| n.clone())
             .collect();
         for name in expired {
+            self.dispatches.remove(&name);
             if let Some(r) = self.rooms.remove(&name) {
                 self.emit("room_finished", r.snapshot(), None, None);
             }
@@ -304,6 +326,7 @@ impl State {
         let Some(mut r) = self.rooms.remove(name) else {
             return false;
         };
+        self.dispatches.remove(name);
         for p in std::mem::take(&mut r.participants) {
             self.emit(
                 "participant_left",
@@ -343,6 +366,24 @@ impl State {
         });
         let snapshot = entry.snapshot();
         if created {
+            // `createAgentDispatchesFromRoomAgent`: without configured agents, one dispatch
+            // for the default (unnamed) agent.
+            let ns = std::time::SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos() as i64;
+            self.dispatches.insert(
+                req.name.clone(),
+                vec![proto::AgentDispatch {
+                    id: new_id("AD_"),
+                    room: req.name.clone(),
+                    state: Some(proto::AgentDispatchState {
+                        created_at: ns,
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }],
+            );
             self.emit("room_started", snapshot.clone(), None, None);
         }
         snapshot
@@ -358,6 +399,30 @@ impl State {
         name: &str,
         tracks: &[TrackSpec],
     ) -> Result<String, JoinError> {
+        self.join_as(
+            cfg,
+            room,
+            identity,
+            name,
+            tracks,
+            ParticipantKind::Standard,
+            Default::default(),
+        )
+        .map(|p| p.sid)
+    }
+
+    /// A join by a participant of any kind (SIP callers, ingress publishers…) with attributes.
+    #[allow(clippy::too_many_arguments)]
+    pub fn join_as(
+        &mut self,
+        cfg: &Config,
+        room: &str,
+        identity: &str,
+        name: &str,
+        tracks: &[TrackSpec],
+        kind: ParticipantKind,
+        attributes: std::collections::HashMap<String, String>,
+    ) -> Result<proto::ParticipantInfo, JoinError> {
         self.purge();
         if !self.rooms.contains_key(room) {
             if !cfg.room.auto_create {
@@ -417,7 +482,8 @@ impl State {
                 can_publish_data: true,
                 ..Default::default()
             }),
-            kind: ParticipantKind::Standard as i32,
+            kind: kind as i32,
+            attributes,
             ..Default::default()
         });
         entry.ever_joined = true;
@@ -456,6 +522,6 @@ impl State {
                 Some(t.clone()),
             );
         }
-        Ok(sid)
+        Ok(joined)
     }
 }

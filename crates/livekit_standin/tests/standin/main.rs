@@ -9,5 +9,6 @@ mod json;
 mod protobuf;
 mod redis_server;
 mod side;
+mod side_services;
 mod strictness;
 mod webhooks;
