@@ -186,7 +186,7 @@ fn backend_env() -> impl Strategy<Value = BackendEnv> {
             livekit_api_key: s.2,
             livekit_api_secret: s.3,
             livekit_webhook_keys: wk,
-            sqlite_path: s.4,
+            database_url: format!("sqlite://{}", s.4),
             port,
             bind: s.5,
             backend_api_token: b1,

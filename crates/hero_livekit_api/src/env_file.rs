@@ -19,7 +19,9 @@ pub struct BackendEnv {
     pub livekit_api_secret: String,
     /// Every key that may sign webhooks, as (key, secret).
     pub livekit_webhook_keys: Vec<(String, String)>,
-    pub sqlite_path: String,
+    /// lk-backend's database: `sqlite://<path>` or `postgres://…` (written as DATABASE_URL;
+    /// an older file's SQLITE_PATH is read as a SQLite path).
+    pub database_url: String,
     pub port: u16,
     pub bind: String,
     /// Bearer for the privileged API (`/api/events`, `/api/sessions`, tokens).
@@ -47,7 +49,7 @@ impl fmt::Debug for BackendEnv {
                     .map(|(k, _)| k)
                     .collect::<Vec<_>>(),
             )
-            .field("sqlite_path", &self.sqlite_path)
+            .field("database_url", &crate::redact::url(&self.database_url))
             .field("port", &self.port)
             .field("bind", &self.bind)
             .field("token_ttl_s", &self.token_ttl_s)
@@ -64,6 +66,8 @@ pub mod vars {
     pub const LIVEKIT_API_KEY: &str = "LIVEKIT_API_KEY";
     pub const LIVEKIT_API_SECRET: &str = "LIVEKIT_API_SECRET";
     pub const LIVEKIT_WEBHOOK_KEYS: &str = "LIVEKIT_WEBHOOK_KEYS";
+    pub const DATABASE_URL: &str = "DATABASE_URL";
+    /// Read (never written) for files written before DATABASE_URL existed.
     pub const SQLITE_PATH: &str = "SQLITE_PATH";
     pub const PORT: &str = "PORT";
     pub const BIND: &str = "BIND";
@@ -220,7 +224,7 @@ impl BackendEnv {
             (LIVEKIT_API_KEY, self.livekit_api_key.clone()),
             (LIVEKIT_API_SECRET, self.livekit_api_secret.clone()),
             (LIVEKIT_WEBHOOK_KEYS, webhook_keys),
-            (SQLITE_PATH, self.sqlite_path.clone()),
+            (DATABASE_URL, self.database_url.clone()),
             (PORT, self.port.to_string()),
             (BIND, self.bind.clone()),
             (BACKEND_API_TOKEN, self.backend_api_token.clone()),
@@ -290,6 +294,20 @@ impl BackendEnv {
                 }
             }
         }
+        let database_url = match (vars.get(DATABASE_URL), vars.get(SQLITE_PATH)) {
+            (Some(_), _) => nonempty(DATABASE_URL)?,
+            (None, Some(_)) => format!("sqlite://{}", nonempty(SQLITE_PATH)?),
+            (None, None) => return Err(VarError::Missing(DATABASE_URL)),
+        };
+        if !["sqlite:", "postgres://", "postgresql://"]
+            .iter()
+            .any(|p| database_url.starts_with(p))
+        {
+            return Err(VarError::Invalid {
+                var: DATABASE_URL,
+                reason: "must start with sqlite:// or postgres://".into(),
+            });
+        }
         let token_ttl_s = number(TOKEN_TTL_S)?;
         let token_max_ttl_s = number(TOKEN_MAX_TTL_S)?;
         if token_ttl_s == 0 || token_ttl_s > token_max_ttl_s {
@@ -304,7 +322,7 @@ impl BackendEnv {
             livekit_api_key: nonempty(LIVEKIT_API_KEY)?,
             livekit_api_secret: nonempty(LIVEKIT_API_SECRET)?,
             livekit_webhook_keys: webhook_keys,
-            sqlite_path: nonempty(SQLITE_PATH)?,
+            database_url,
             port,
             bind: nonempty(BIND)?,
             backend_api_token: nonempty(BACKEND_API_TOKEN)?,
@@ -341,6 +359,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_older_files_sqlite_path_is_read_and_database_passwords_are_hidden() {
+        let mut env = sample();
+        env.database_url = "postgres://lk:hunter2@db.internal:5432/hero".into();
+        let text = env.render();
+        assert!(text.contains("DATABASE_URL=postgres://lk:hunter2@db.internal:5432/hero\n"));
+        assert!(!env.render_redacted().contains("hunter2"));
+        assert!(
+            env.render_redacted()
+                .contains("DATABASE_URL=postgres://lk:<redacted>@db.internal")
+        );
+        assert!(!format!("{env:?}").contains("hunter2"));
+        let old = text.replace(
+            "DATABASE_URL=postgres://lk:hunter2@db.internal:5432/hero",
+            "SQLITE_PATH=/var/lib/lk/backend.db",
+        );
+        let back = BackendEnv::from_vars(&parse(&old).unwrap()).unwrap();
+        assert_eq!(back.database_url, "sqlite:///var/lib/lk/backend.db");
+        let bad = text.replace("DATABASE_URL=postgres:", "DATABASE_URL=mysql:");
+        let e = BackendEnv::from_vars(&parse(&bad).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("DATABASE_URL") && e.contains("postgres://"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn the_redaction_rule_knows_every_secret_variable() {
         for v in vars::SECRET {
             assert!(crate::redact::is_secret_name(v), "{v}");
@@ -358,7 +404,7 @@ mod tests {
                 ("APIabcdefghijkl".into(), "s3cr3t".repeat(8)),
                 ("APIold".into(), "old".repeat(12)),
             ],
-            sqlite_path: "/var/lib/hero livekit/\"odd\"\\dir/backend.db".into(),
+            database_url: "sqlite:///var/lib/hero livekit/\"odd\"\\dir/backend.db".into(),
             port: 8081,
             bind: "0.0.0.0".into(),
             backend_api_token: "a".repeat(43),
@@ -376,9 +422,9 @@ mod tests {
     fn render_then_parse_round_trips_odd_values() {
         let env = sample();
         let text = env.render();
-        assert!(
-            text.contains("SQLITE_PATH=\"/var/lib/hero livekit/\\\"odd\\\"\\\\dir/backend.db\"\n")
-        );
+        assert!(text.contains(
+            "DATABASE_URL=\"sqlite:///var/lib/hero livekit/\\\"odd\\\"\\\\dir/backend.db\"\n"
+        ));
         let back = BackendEnv::from_vars(&parse(&text).unwrap()).unwrap();
         assert_eq!(back, env);
     }

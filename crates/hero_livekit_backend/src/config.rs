@@ -190,7 +190,7 @@ mod tests {
             livekit_api_key: "APIkey".into(),
             livekit_api_secret: "secret".repeat(8),
             livekit_webhook_keys: vec![("APIkey".into(), "secret".repeat(8))],
-            sqlite_path: "/tmp/x.db".into(),
+            database_url: "sqlite:///tmp/x.db".into(),
             port: 8081,
             bind: "0.0.0.0".into(),
             backend_api_token: "a".repeat(40),

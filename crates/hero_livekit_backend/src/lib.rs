@@ -14,7 +14,6 @@ pub mod token;
 pub mod webhook;
 
 use std::future::Future;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,12 +41,12 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<()> {
-    let db_path = config.settings.env.sqlite_path.clone();
+    let db_url = config.settings.env.database_url.clone();
     // Opening the database waits on a lock held by another process at most a few seconds,
     // but a stop request must not wait with it.
     tokio::pin!(shutdown);
     let store = tokio::select! {
-        store = EventStore::open_sqlite(Path::new(&db_path)) => store?,
+        store = EventStore::open(&db_url) => store?,
         _ = &mut shutdown => return Err(Error::Stopped(Stopped { phase: "opening the database" })),
     };
     let (writer, writer_task) = store.writer();
@@ -73,9 +72,10 @@ pub async fn run(
     let addr = listener.local_addr().map_err(Error::Serve)?;
     // The ready line goes to stdout, outside the log stream, with the address actually bound.
     println!(
-        "lk-backend ready on http://{addr} (env file {}, signing key {}, database {db_path})",
+        "lk-backend ready on http://{addr} (env file {}, signing key {}, database {})",
         config.env_file.display(),
         config.settings.env.livekit_api_key,
+        hero_livekit_api::redact::url(&db_url),
     );
     tracing::info!(%addr, "lk-backend ready");
     let app = routes::app(state);

@@ -49,16 +49,16 @@ pub fn spawn(
                 Ok(new) => {
                     let old = settings.load();
                     if (
-                        old.env.sqlite_path.as_str(),
+                        old.env.database_url.as_str(),
                         old.env.port,
                         old.env.bind.as_str(),
                     ) != (
-                        new.env.sqlite_path.as_str(),
+                        new.env.database_url.as_str(),
                         new.env.port,
                         new.env.bind.as_str(),
                     ) {
                         tracing::warn!(
-                            "SQLITE_PATH, PORT or BIND changed: they apply at the next start"
+                            "DATABASE_URL, PORT or BIND changed: they apply at the next start"
                         );
                     }
                     tracing::info!(

@@ -68,7 +68,13 @@ fn create_private_dir(dir: &Path) -> Result<()> {
 /// Steps 3–8 of the boot sequence. The process umask (step 1) is set by `main`, since it is
 /// process-wide and tests run many servers in one process.
 pub async fn boot(config: Config) -> Result<Booted> {
-    let fresh = !config.path(paths::SERVER_DB).exists();
+    // A home that existed before: a vanished file counts as repaired, not created.
+    let fresh = match config.database_url.engine() {
+        "sqlite" => !config.path(paths::SERVER_DB).exists(),
+        _ => {
+            !config.path(paths::LIVEKIT_YAML).exists() && !config.path(paths::BACKEND_ENV).exists()
+        }
+    };
     create_private_dir(&config.home)?;
     let group = config
         .socket_group
@@ -81,7 +87,7 @@ pub async fn boot(config: Config) -> Result<Booted> {
     if removed > 0 {
         tracing::info!(removed, "removed temp files left by an interrupted write");
     }
-    let store = Store::open_sqlite(&config.path(paths::SERVER_DB)).await?;
+    let store = Store::open(config.database_url.expose()).await?;
     // Boot step 6: one active key (minted on a fresh home), and transitions that fell due
     // while the server was down, committed before any file is rendered.
     let now = hero_livekit_api::timefmt::now_unix();

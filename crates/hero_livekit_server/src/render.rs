@@ -282,7 +282,7 @@ pub fn backend_env(
             .filter(|k| k.may_sign_webhooks())
             .map(|k| (k.api_key.clone(), k.secret.expose().to_string()))
             .collect(),
-        sqlite_path: config.path(paths::BACKEND_DB).display().to_string(),
+        database_url: config.backend_database_url.expose().to_string(),
         port: config.backend_port,
         bind: config.backend_bind.clone(),
         backend_api_token: api_token.expose().to_string(),

@@ -5,6 +5,7 @@
 //! SQLite). One writer drains whatever is queued into a single transaction, so 32 concurrent
 //! deliveries cost about one fsync instead of 32.
 
+mod postgres;
 mod sqlite;
 
 use std::path::Path;
@@ -37,6 +38,7 @@ fn op(op: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
 #[derive(Clone)]
 enum Pool {
     Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
 }
 
 /// Runs the same statements on whichever engine is open.
@@ -44,6 +46,7 @@ macro_rules! on_pool {
     ($store:expr, |$p:ident| $body:expr) => {
         match &$store.pool {
             Pool::Sqlite($p) => $body,
+            Pool::Postgres($p) => $body,
         }
     };
 }
@@ -55,6 +58,29 @@ pub struct EventStore {
 }
 
 impl EventStore {
+    /// Opens and migrates the database at `url`: `sqlite://<path>` (created 0600 if needed) or
+    /// `postgres://…` (shared by every replica).
+    pub async fn open(url: &str) -> Result<EventStore> {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            let path = path.split('?').next().unwrap_or(path);
+            return Self::open_sqlite(Path::new(path)).await;
+        }
+        Ok(EventStore {
+            pool: Pool::Postgres(postgres::open(url).await.map_err(Error::OpenDatabase)?),
+        })
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn engine(&self) -> &'static str {
+        match &self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
+    }
+
     /// Opens (creating if needed, 0600) and migrates the SQLite database at `path`.
     pub async fn open_sqlite(path: &Path) -> Result<EventStore> {
         Ok(EventStore {
@@ -196,6 +222,16 @@ impl EventStore {
                     .map_err(op("begin a batch"))?;
                 insert_rows!(tx, events)
             }
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await.map_err(op("begin a batch"))?;
+                // Delivered at commit: other replicas' live streams read the new rows then.
+                sqlx::query("SELECT pg_notify($1, '')")
+                    .bind(postgres::EVENTS_CHANNEL)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(op("announce the batch"))?;
+                insert_rows!(tx, events)
+            }
         }
     }
 
@@ -251,7 +287,7 @@ impl EventStore {
 
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> bool {
-        on_pool!(self, |p| sqlx::query("SELECT 1")
+        on_pool!(self, |p| sqlx::query("SELECT CAST(1 AS BIGINT)")
             .fetch_one(p)
             .await
             .map(|r| r.get::<i64, _>(0) == 1)

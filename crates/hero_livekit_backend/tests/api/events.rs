@@ -227,7 +227,7 @@ async fn events_older_than_the_retention_are_pruned() {
         200
     );
     // An event received 8 days ago, as if stored back then.
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.env.sqlite_path))
+    let pool = sqlx::SqlitePool::connect(&app.env.database_url.clone())
         .await
         .unwrap();
     sqlx::query(

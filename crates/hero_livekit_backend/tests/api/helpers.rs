@@ -33,7 +33,7 @@ pub fn backend_env(home: &Path, port: u16) -> BackendEnv {
         livekit_api_key: KEY_A.into(),
         livekit_api_secret: SECRET_A.into(),
         livekit_webhook_keys: vec![(KEY_A.into(), SECRET_A.into())],
-        sqlite_path: home.join("backend.db").display().to_string(),
+        database_url: format!("sqlite://{}", home.join("backend.db").display()),
         port,
         bind: "127.0.0.1".into(),
         backend_api_token: API_TOKEN.into(),
@@ -155,7 +155,7 @@ impl TestApp {
 
     /// Rows in the inbox, read straight from the database file.
     pub async fn stored_count(&self) -> i64 {
-        let url = format!("sqlite://{}?mode=ro", self.env.sqlite_path);
+        let url = format!("{}?mode=ro", self.env.database_url);
         let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
         let n: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events")
             .fetch_one(&pool)

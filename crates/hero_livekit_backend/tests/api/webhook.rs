@@ -248,7 +248,7 @@ async fn forged_replayed_and_malformed_webhooks_get_401_and_store_nothing() {
 #[tokio::test]
 async fn a_locked_database_answers_503_so_livekit_retries_and_stores_nothing() {
     let app = spawn_app().await;
-    let url = format!("sqlite://{}", app.env.sqlite_path);
+    let url = app.env.database_url.clone();
     let mut lock = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
         .await
         .unwrap();

@@ -41,6 +41,14 @@ pub struct Settings {
     /// The SFU's public IP (`rtc.node_ip`); "a.b.c.d" or "ipv4,ipv6"
     #[arg(long, env = "HERO_LIVEKIT_NODE_IP")]
     pub node_ip: Option<String>,
+    /// The control plane's database: sqlite://<path> or postgres://user:pass@host:port/db
+    /// [default: sqlite://<home>/server.db]
+    #[arg(long, env = "HERO_LIVEKIT_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// lk-backend's database (DATABASE_URL in backend.env); may be another database than the
+    /// control plane's [default: sqlite://<home>/backend.db]
+    #[arg(long, env = "HERO_LIVEKIT_BACKEND_DATABASE_URL")]
+    pub backend_database_url: Option<String>,
     /// The SFU's HTTP/WebSocket port (livekit.yaml `port`), also where the control plane reaches
     /// each node of a fleet [default: 7880]
     #[arg(long, env = "HERO_LIVEKIT_SFU_PORT")]
@@ -145,6 +153,8 @@ pub struct Config {
     pub socket: PathBuf,
     #[serde(serialize_with = "display_opt_path")]
     pub config_file: Option<PathBuf>,
+    pub database_url: DbUrl,
+    pub backend_database_url: DbUrl,
     pub livekit_url: String,
     pub public_url: String,
     pub node_ip: Option<String>,
@@ -168,6 +178,68 @@ pub struct Config {
     /// `[livekit_overrides]` as JSON, ready to merge into the rendered livekit.yaml.
     #[serde(serialize_with = "redacted_json")]
     pub livekit_overrides: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A database URL. Its password is a secret: shown redacted (`config.get`, logs, Debug); only
+/// [`DbUrl::expose`] gives it to the store and to backend.env (0600).
+#[derive(Clone, PartialEq, Eq)]
+pub struct DbUrl(String);
+
+impl DbUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn engine(&self) -> &'static str {
+        if self.0.starts_with("sqlite:") {
+            "sqlite"
+        } else {
+            "postgres"
+        }
+    }
+
+    fn parse(setting: &str, url: String) -> Result<DbUrl> {
+        // `sqlite://~/…` means the operator's home, as paths do everywhere else.
+        let url = match url.strip_prefix("sqlite://~/") {
+            Some(rest) => format!(
+                "sqlite://{}",
+                paths::expand_tilde(Path::new(&format!("~/{rest}"))).display()
+            ),
+            None => url,
+        };
+        let ok = url.starts_with("sqlite:")
+            || ((url.starts_with("postgres://") || url.starts_with("postgresql://"))
+                && url::Url::parse(&url).is_ok());
+        if !ok {
+            return Err(invalid(
+                setting,
+                format!(
+                    "{:?} must be sqlite://<path> or postgres://user:password@host:port/database",
+                    hero_livekit_api::redact::url(&url)
+                ),
+            ));
+        }
+        Ok(DbUrl(url))
+    }
+}
+
+impl std::fmt::Debug for DbUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&hero_livekit_api::redact::url(&self.0))
+    }
+}
+
+impl std::fmt::Display for DbUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&hero_livekit_api::redact::url(&self.0))
+    }
+}
+
+impl Serialize for DbUrl {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// The SFU's default HTTP port (livekit.yaml `port`).
@@ -266,6 +338,16 @@ impl Config {
                 ));
             }
         }
+        let database_url = DbUrl::parse(
+            "database_url",
+            s.database_url
+                .unwrap_or_else(|| format!("sqlite://{}", home.join(paths::SERVER_DB).display())),
+        )?;
+        let backend_database_url = DbUrl::parse(
+            "backend_database_url",
+            s.backend_database_url
+                .unwrap_or_else(|| format!("sqlite://{}", home.join(paths::BACKEND_DB).display())),
+        )?;
         let mut redis_settings = s.redis;
         if let Some(addr) = s.redis_address {
             if redis_settings.address.is_some() {
@@ -347,6 +429,8 @@ impl Config {
             config_file,
             livekit_url,
             public_url,
+            database_url,
+            backend_database_url,
             node_ip: s.node_ip,
             sfu_port,
             redis,
@@ -458,6 +542,8 @@ mod tests {
         let defaults = Config::from_settings(Settings::default(), None).unwrap();
         assert_eq!(example.home, defaults.home);
         assert_eq!(example.socket, defaults.socket);
+        assert_eq!(example.database_url, defaults.database_url);
+        assert_eq!(example.backend_database_url, defaults.backend_database_url);
         assert_eq!(example.livekit_url, defaults.livekit_url);
         assert_eq!(example.public_url, defaults.public_url);
         assert_eq!(example.sfu_log_level, defaults.sfu_log_level);

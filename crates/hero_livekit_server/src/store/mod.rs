@@ -8,9 +8,13 @@
 //! seconds as integers) and run on whichever pool is open; only what differs per engine
 //! (opening, pragmas, backups) is written per engine, in its own submodule.
 
+mod engine;
+mod postgres;
 mod sqlite;
 
 use std::path::Path;
+
+use engine::{Serialized, TxExt};
 
 use hero_livekit_api::types::KeyState;
 use sqlx::FromRow;
@@ -51,6 +55,7 @@ fn op(op: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
 #[derive(Clone)]
 enum Pool {
     Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
 }
 
 /// Runs the same statements on whichever engine is open (each arm is type-checked for its
@@ -59,6 +64,7 @@ macro_rules! on_pool {
     ($store:expr, |$p:ident| $body:expr) => {
         match &$store.pool {
             Pool::Sqlite($p) => $body,
+            Pool::Postgres($p) => $body,
         }
     };
 }
@@ -133,6 +139,19 @@ pub struct AuditRecord {
     pub outcome: String,
 }
 
+/// What one control plane rendered, as recorded in the shared database.
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct InstanceRecord {
+    pub instance_id: String,
+    pub host: String,
+    pub home: String,
+    pub node_ip: Option<String>,
+    pub rendered_rev: i64,
+    pub cluster_sha256: String,
+    pub rendered_at: i64,
+    pub seen_at: i64,
+}
+
 /// What `revoke` did besides revoking.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Revoked {
@@ -143,17 +162,39 @@ pub enum Revoked {
 }
 
 impl Store {
-    /// Opens (creating and migrating if needed) the database at `url`.
+    /// Opens (creating and migrating if needed) the database at `url`: `sqlite://<path>` or
+    /// `postgres://user:pass@host:port/db` (also `?host=/socket/dir`).
     pub async fn open(url: &str) -> StoreResult<Store> {
         if let Some(path) = sqlite::path_of(url) {
             return Ok(Store {
                 pool: Pool::Sqlite(sqlite::open(&path).await?),
             });
         }
+        if postgres::is_postgres(url) {
+            return Ok(Store {
+                pool: Pool::Postgres(postgres::open(url).await?),
+            });
+        }
         Err(StoreError::Open {
             url: redact_url(url),
-            reason: "must start with sqlite://".into(),
+            reason: "must start with sqlite:// or postgres://".into(),
         })
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn engine(&self) -> &'static str {
+        match &self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The PostgreSQL pool, for LISTEN and the advisory lock (`None` on SQLite).
+    pub fn postgres_pool(&self) -> Option<&sqlx::PgPool> {
+        match &self.pool {
+            Pool::Postgres(p) => Some(p),
+            Pool::Sqlite(_) => None,
+        }
     }
 
     /// Opens the SQLite file at `path` (the default `<home>/server.db`).
@@ -193,54 +234,62 @@ impl Store {
     pub async fn ensure_active_key(&self, now: i64) -> StoreResult<Option<String>> {
         let key = secrets::new_api_key();
         let secret = secrets::new_secret();
-        // One statement, so two instances booting at once cannot both insert.
-        let inserted = on_pool!(self, |p| {
+        on_pool!(self, |p| {
+            // Serialized, so two instances booting at once cannot both mint a key.
+            let mut tx = p.begin_serialized().await.map_err(op("begin"))?;
+            let active: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM keys WHERE state = 'active'")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(op("count active keys"))?;
+            if active > 0 {
+                return Ok(None);
+            }
             sqlx::query(
-            "INSERT INTO keys (api_key, secret, state, created_at, activated_at) \
-             SELECT $1, $2, 'active', $3, $3 WHERE NOT EXISTS (SELECT 1 FROM keys WHERE state = 'active')"
-        )
-        .bind(&key)
-        .bind(secret.expose())
-        .bind(now)
-        .execute(p)
-        .await
-        .map_err(op("mint the first key"))?
-        .rows_affected()
-        });
-        Ok((inserted > 0).then_some(key))
+                "INSERT INTO keys (api_key, secret, state, created_at, activated_at) VALUES ($1, $2, 'active', $3, $3)",
+            )
+            .bind(&key)
+            .bind(secret.expose())
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(op("mint the first key"))?;
+            tx.bump_revision().await.map_err(op("raise the revision"))?;
+            tx.commit().await.map_err(op("commit the first key"))?;
+            Ok(Some(key))
+        })
     }
 
     /// `keys.rotate`: a new pending key, unless one is pending already.
     pub async fn insert_pending(&self, grace_s: i64, now: i64) -> StoreResult<String> {
         let key = secrets::new_api_key();
         let secret = secrets::new_secret();
-        let inserted = on_pool!(self, |p| {
+        on_pool!(self, |p| {
+            let mut tx = p.begin_serialized().await.map_err(op("begin"))?;
+            let pending: Option<String> =
+                sqlx::query_scalar("SELECT api_key FROM keys WHERE state = 'pending'")
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(op("look for a pending key"))?;
+            if let Some(pending) = pending {
+                return Err(StoreError::Conflict(format!(
+                    "a rotation is already in progress: key {pending} is pending until the SFU is restarted and accepts it"
+                )));
+            }
             sqlx::query(
-            "INSERT INTO keys (api_key, secret, state, created_at, grace_s) \
-             SELECT $1, $2, 'pending', $3, $4 WHERE NOT EXISTS (SELECT 1 FROM keys WHERE state = 'pending')"
-        )
-        .bind(&key)
-        .bind(secret.expose())
-        .bind(now)
-        .bind(grace_s)
-        .execute(p)
-        .await
-        .map_err(op("insert a pending key"))?
-        .rows_affected()
-        });
-        if inserted == 0 {
-            let pending = self
-                .keys()
-                .await?
-                .into_iter()
-                .find(|k| k.state == KeyState::Pending)
-                .map(|k| k.api_key)
-                .unwrap_or_default();
-            return Err(StoreError::Conflict(format!(
-                "a rotation is already in progress: key {pending} is pending until the SFU is restarted and accepts it"
-            )));
-        }
-        Ok(key)
+                "INSERT INTO keys (api_key, secret, state, created_at, grace_s) VALUES ($1, $2, 'pending', $3, $4)",
+            )
+            .bind(&key)
+            .bind(secret.expose())
+            .bind(now)
+            .bind(grace_s)
+            .execute(&mut *tx)
+            .await
+            .map_err(op("insert a pending key"))?;
+            tx.bump_revision().await.map_err(op("raise the revision"))?;
+            tx.commit().await.map_err(op("commit a pending key"))?;
+            Ok(key)
+        })
     }
 
     /// A pending key the SFU accepts becomes active; the active key starts retiring, its grace
@@ -253,7 +302,10 @@ impl Store {
         default_grace_s: i64,
     ) -> StoreResult<Option<(Vec<String>, i64)>> {
         on_pool!(self, |p| {
-            let mut tx = p.begin().await.map_err(op("begin a promotion"))?;
+            let mut tx = p
+                .begin_serialized()
+                .await
+                .map_err(op("begin a promotion"))?;
             let grace: Option<Option<i64>> = sqlx::query_scalar(
                 "SELECT grace_s FROM keys WHERE api_key = $1 AND state = 'pending'",
             )
@@ -280,6 +332,7 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(op("activate the pending key"))?;
+            tx.bump_revision().await.map_err(op("raise the revision"))?;
             tx.commit().await.map_err(op("commit a promotion"))?;
             Ok(Some((retiring, grace)))
         })
@@ -287,38 +340,52 @@ impl Store {
 
     /// `retiring` keys whose grace ended become `retired`. Returns the keys that changed.
     pub async fn retire_due(&self, now: i64) -> StoreResult<Vec<String>> {
-        Ok(on_pool!(self, |p| {
-            sqlx::query_scalar(
-            "UPDATE keys SET state = 'retired' WHERE state = 'retiring' AND retire_at <= $1 RETURNING api_key",
-        )
-        .bind(now)
-        .fetch_all(p)
-        .await
-        .map_err(op("retire keys"))?
-        }))
+        on_pool!(self, |p| {
+            let mut tx = p.begin_serialized().await.map_err(op("begin"))?;
+            let changed: Vec<String> = sqlx::query_scalar(
+                "UPDATE keys SET state = 'retired' WHERE state = 'retiring' AND retire_at <= $1 RETURNING api_key",
+            )
+            .bind(now)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(op("retire keys"))?;
+            if !changed.is_empty() {
+                tx.bump_revision().await.map_err(op("raise the revision"))?;
+            }
+            tx.commit().await.map_err(op("commit retirements"))?;
+            Ok(changed)
+        })
     }
 
     /// A retired key the SFU refuses is revoked; false when it was no longer retired.
     pub async fn revoke_retired(&self, api_key: &str, now: i64) -> StoreResult<bool> {
-        let n = on_pool!(self, |p| {
-            sqlx::query(
-            "UPDATE keys SET state = 'revoked', revoked_at = $1 WHERE api_key = $2 AND state = 'retired'",
-        )
-        .bind(now)
-        .bind(api_key)
-        .execute(p)
-        .await
-        .map_err(op("revoke a retired key"))?
-        .rows_affected()
-        });
-        Ok(n > 0)
+        on_pool!(self, |p| {
+            let mut tx = p.begin_serialized().await.map_err(op("begin"))?;
+            let n = sqlx::query(
+                "UPDATE keys SET state = 'revoked', revoked_at = $1 WHERE api_key = $2 AND state = 'retired'",
+            )
+            .bind(now)
+            .bind(api_key)
+            .execute(&mut *tx)
+            .await
+            .map_err(op("revoke a retired key"))?
+            .rows_affected();
+            if n > 0 {
+                tx.bump_revision().await.map_err(op("raise the revision"))?;
+            }
+            tx.commit().await.map_err(op("commit a revocation"))?;
+            Ok(n > 0)
+        })
     }
 
     /// `keys.revoke`: the key leaves every file. Revoking the active key hands signing to the
     /// pending key; with none, it is refused (nothing could sign tokens any more).
     pub async fn revoke(&self, api_key: &str, now: i64) -> StoreResult<Revoked> {
         on_pool!(self, |p| {
-            let mut tx = p.begin().await.map_err(op("begin a revocation"))?;
+            let mut tx = p
+                .begin_serialized()
+                .await
+                .map_err(op("begin a revocation"))?;
             let state: Option<String> =
                 sqlx::query_scalar("SELECT state FROM keys WHERE api_key = $1")
                     .bind(api_key)
@@ -358,6 +425,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(op("revoke the key"))?;
+            tx.bump_revision().await.map_err(op("raise the revision"))?;
             tx.commit().await.map_err(op("commit a revocation"))?;
             Ok(outcome)
         })
@@ -372,13 +440,13 @@ impl Store {
         grace_s: i64,
     ) -> StoreResult<()> {
         on_pool!(self, |p| {
-            let mut tx = p.begin().await.map_err(op("begin an import"))?;
-            let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM keys WHERE api_key = $1")
+            let mut tx = p.begin_serialized().await.map_err(op("begin an import"))?;
+            let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM keys WHERE api_key = $1")
                 .bind(api_key)
-                .fetch_optional(&mut *tx)
+                .fetch_one(&mut *tx)
                 .await
                 .map_err(op("look for the key"))?;
-            if exists.is_some() {
+            if exists > 0 {
                 return Err(StoreError::Conflict(format!(
                     "key {api_key} already exists"
                 )));
@@ -399,6 +467,7 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(op("insert the imported key"))?;
+            tx.bump_revision().await.map_err(op("raise the revision"))?;
             tx.commit().await.map_err(op("commit an import"))?;
             Ok(())
         })
@@ -409,22 +478,88 @@ impl Store {
     pub async fn ensure_secret(&self, name: &str, now: i64) -> StoreResult<Secret> {
         let candidate = secrets::new_secret();
         let value: String = on_pool!(self, |p| {
-            sqlx::query(
-                "INSERT INTO secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
-            )
-            .bind(name)
-            .bind(candidate.expose())
-            .bind(now)
-            .execute(p)
-            .await
-            .map_err(op("store a generated secret"))?;
-            sqlx::query_scalar("SELECT value FROM secrets WHERE name = $1")
-                .bind(name)
-                .fetch_one(p)
-                .await
-                .map_err(op("read a generated secret"))?
+            let existing: Option<String> =
+                sqlx::query_scalar("SELECT value FROM secrets WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(p)
+                    .await
+                    .map_err(op("read a generated secret"))?;
+            match existing {
+                Some(v) => v,
+                None => {
+                    let mut tx = p.begin_serialized().await.map_err(op("begin"))?;
+                    let n = sqlx::query(
+                        "INSERT INTO secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+                    )
+                    .bind(name)
+                    .bind(candidate.expose())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(op("store a generated secret"))?
+                    .rows_affected();
+                    if n > 0 {
+                        tx.bump_revision().await.map_err(op("raise the revision"))?;
+                    }
+                    let v: String = sqlx::query_scalar("SELECT value FROM secrets WHERE name = $1")
+                        .bind(name)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(op("read a generated secret"))?;
+                    tx.commit().await.map_err(op("commit a generated secret"))?;
+                    v
+                }
+            }
         });
         Ok(Secret::new(value))
+    }
+
+    /// The current revision of everything the files are rendered from.
+    pub async fn revision(&self) -> StoreResult<i64> {
+        Ok(on_pool!(self, |p| sqlx::query_scalar(
+            "SELECT rev FROM config_revision WHERE id = 1"
+        )
+        .fetch_one(p)
+        .await
+        .map_err(op("read the revision"))?))
+    }
+
+    /// Records what this instance rendered (one row per control plane).
+    pub async fn record_instance(&self, i: &InstanceRecord) -> StoreResult<()> {
+        on_pool!(self, |p| {
+            sqlx::query(
+            "INSERT INTO instances (instance_id, host, home, node_ip, rendered_rev, cluster_sha256, rendered_at, seen_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (instance_id) DO UPDATE SET host = $2, home = $3, node_ip = $4, rendered_rev = $5, \
+             cluster_sha256 = $6, rendered_at = $7, seen_at = $8",
+        )
+        .bind(&i.instance_id)
+        .bind(&i.host)
+        .bind(&i.home)
+        .bind(&i.node_ip)
+        .bind(i.rendered_rev)
+        .bind(&i.cluster_sha256)
+        .bind(i.rendered_at)
+        .bind(i.seen_at)
+        .execute(p)
+        .await
+        .map_err(op("record this instance"))?
+        .rows_affected()
+        });
+        Ok(())
+    }
+
+    /// Every instance sharing this database, by id.
+    pub async fn instances(&self) -> StoreResult<Vec<InstanceRecord>> {
+        Ok(on_pool!(self, |p| {
+            sqlx::query_as(
+            "SELECT instance_id, host, home, node_ip, rendered_rev, cluster_sha256, rendered_at, seen_at \
+             FROM instances ORDER BY instance_id",
+        )
+        .fetch_all(p)
+        .await
+        .map_err(op("read the instances"))?
+        }))
     }
 
     pub async fn record_audit(&self, e: NewAudit<'_>) -> StoreResult<()> {
@@ -441,6 +576,7 @@ impl Store {
         .execute(p)
         .await
         .map_err(op("write the audit log"))?
+        .rows_affected()
         });
         Ok(())
     }
@@ -464,10 +600,12 @@ impl Store {
         .map_err(op("read the audit log"))?))
     }
 
-    /// A consistent copy of the whole database at `dest` (0600), taken while serving.
+    /// A consistent copy of the whole database at `dest` (0600), taken while serving. On
+    /// PostgreSQL the copy is `pg_dump`'s job: the error says exactly which command makes it.
     pub async fn backup_to(&self, dest: &Path) -> StoreResult<()> {
         match &self.pool {
             Pool::Sqlite(p) => sqlite::backup(p, dest).await,
+            Pool::Postgres(p) => Err(StoreError::Unsupported(postgres::backup_hint(p, dest))),
         }
     }
 }
