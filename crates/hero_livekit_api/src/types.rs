@@ -75,6 +75,8 @@ pub struct Status {
     pub sfu: SfuStatus,
     /// The SFU nodes: every node of a Redis fleet, or the one configured SFU.
     pub fleet: FleetSummary,
+    /// The control planes sharing this one's database, and what each rendered.
+    pub cluster: ClusterStatus,
     pub restart_required: bool,
     pub restart_reasons: Vec<String>,
 }
@@ -116,6 +118,41 @@ pub struct FleetSummary {
     pub stale_nodes: Vec<String>,
 }
 
+/// `status.cluster`: the shared state and every control plane rendering from it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct ClusterStatus {
+    /// `sqlite` (one machine) or `postgres` (shared by every instance).
+    pub engine: String,
+    /// The current revision of the shared state.
+    pub revision: i64,
+    /// This instance's id (`<host>:<home>`).
+    pub instance_id: String,
+    /// Whether this instance makes the timed and observed key transitions (one does).
+    pub owns_lifecycle: bool,
+    pub instances: Vec<InstanceInfo>,
+}
+
+/// One control plane sharing the database.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct InstanceInfo {
+    pub instance_id: String,
+    pub host: String,
+    pub home: String,
+    pub node_ip: Option<String>,
+    /// The revision its files were rendered at.
+    pub rendered_revision: i64,
+    /// Its files are at the current revision.
+    pub current: bool,
+    /// SHA-256 of the cluster part of its livekit.yaml (everything but node settings).
+    pub cluster_sha256: String,
+    /// Its cluster part equals this instance's: a difference means their configs disagree.
+    pub cluster_matches: bool,
+    pub rendered_at: String,
+    /// Last heard of; an instance silent for more than 30 s is probably down.
+    pub seen_at: String,
+    pub alive: bool,
+}
+
 /// One SFU node.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct NodeInfo {
@@ -147,6 +184,10 @@ pub struct NodeInfo {
     pub restart_reasons: Vec<String>,
     /// What is wrong with this node or its entry, in plain words.
     pub problems: Vec<String>,
+    /// The control plane on this node's machine (its `node_ip` is the node's IP), if any.
+    pub instance_id: Option<String>,
+    /// The revision that control plane rendered; null without one.
+    pub rendered_revision: Option<i64>,
 }
 
 /// `node.list`.
@@ -159,6 +200,8 @@ pub struct NodeList {
     /// When `nodes` was read.
     pub as_of: Option<String>,
     pub nodes: Vec<NodeInfo>,
+    /// The control planes (one per SFU machine) and the revision each rendered.
+    pub instances: Vec<InstanceInfo>,
 }
 
 /// `config.files`: the rendered files with every secret replaced by `<redacted>`.

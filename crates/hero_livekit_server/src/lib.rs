@@ -15,6 +15,7 @@
 //! - `tokens`, `livekit_limits`, `audit`, `events`, `secrets`, `lock`, `notify`
 
 mod audit;
+mod cluster;
 pub mod config;
 mod error;
 mod events;
@@ -109,6 +110,7 @@ pub async fn boot(config: Config) -> Result<Booted> {
     };
     tracing::info!(api_key = %active, "keys ready");
     let state = AppState::new(config, store, &synced);
+    state.record_instance().await?;
     Ok(Booted {
         state,
         listener,
@@ -153,8 +155,10 @@ impl Booted {
             state.clone(),
             lifecycle::OBSERVE_EVERY,
         ));
+        let follower = tokio::spawn(follow_revisions(state.clone()));
         shutdown.await;
         timer.abort();
+        follower.abort();
         // Subscribers get a terminal item instead of a connection that just drops.
         state.events().emit(
             "error",
@@ -171,6 +175,55 @@ impl Booted {
         let _ = std::fs::remove_file(&state.config().socket);
         state.store().close().await;
         Ok(())
+    }
+}
+
+/// How often an instance rereads the revision even without a notification (one sent while
+/// its listener reconnected is lost), and says it is alive.
+const RESYNC_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Keeps this instance's files at the shared revision: re-renders on every change another
+/// instance commits (NOTIFY on PostgreSQL), and periodically as a backstop.
+async fn follow_revisions(state: AppState) {
+    let (mut changes, _listener) = match state.store().watch_revisions() {
+        Some((rx, task)) => (Some(rx), Some(AbortOnDrop(task))),
+        None => (None, None),
+    };
+    let mut tick = tokio::time::interval(RESYNC_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let woken = async {
+            match changes.as_mut() {
+                Some(rx) => {
+                    rx.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = woken => {}
+            _ = tick.tick() => {
+                if let Err(e) = state.record_instance().await {
+                    tracing::warn!(error = %e, "cannot record this instance");
+                }
+            }
+        }
+        match state.resync_if_behind().await {
+            Ok(true) => tracing::info!(
+                revision = state.rendered_revision(),
+                "re-rendered after a change committed elsewhere"
+            ),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot follow the shared config"),
+        }
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -296,10 +296,15 @@ fn node_events(state: &AppState, last: &mut Seen, snap: &Snapshot) {
 pub async fn observe(state: &AppState) -> Result<Observation> {
     let mut last = state.transitions().await;
     let mut changed = false;
-    for k in state.store().retire_due(now_unix()).await? {
-        tracing::info!(api_key = %k, "key retired: its grace period ended");
-        state.events().emit("key.retired", json!({ "api_key": k }));
-        changed = true;
+    // Timed and observed transitions are singleton work: one instance of a fleet makes them
+    // (every one is a conditional update, so even a double run could not corrupt a key).
+    let owner = state.owns_lifecycle();
+    if owner {
+        for k in state.store().retire_due(now_unix()).await? {
+            tracing::info!(api_key = %k, "key retired: its grace period ended");
+            state.events().emit("key.retired", json!({ "api_key": k }));
+            changed = true;
+        }
     }
 
     let rows = state.store().keys().await?;
@@ -307,7 +312,7 @@ pub async fn observe(state: &AppState) -> Result<Observation> {
     node_events(state, &mut last, &snap);
     let probes = probe_fleet(state, &snap, &rows, sfu.reachable).await?;
     // Transitions only on a fresh view of the fleet: with Redis down, nothing moves.
-    if snap.redis_reachable != Some(false) {
+    if owner && snap.redis_reachable != Some(false) {
         let pairs: Vec<(&SeenNode, &NodeProbe)> = snap
             .nodes
             .iter()

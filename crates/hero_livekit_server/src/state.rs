@@ -17,7 +17,7 @@ use crate::fleet::Fleet;
 use crate::lifecycle::NodeView;
 use crate::livekit::{Acceptance, LiveKit};
 use crate::secrets::Secret;
-use crate::store::Store;
+use crate::store::{InstanceRecord, Leadership, Store};
 use crate::sync::{self, Canaries, Synced};
 
 #[derive(Clone)]
@@ -40,7 +40,17 @@ struct Inner {
     fleet: Fleet,
     /// What each node was last seen to run (for `node.list`).
     node_views: Mutex<HashMap<String, NodeView>>,
+    /// Who owns the singleton work (lifecycle transitions) among the instances.
+    leadership: Leadership,
+    /// This control plane among the instances sharing the database: `<host>:<home>`.
+    instance_id: String,
+    host: String,
+    /// The revision the files on disk were rendered at.
+    rendered: std::sync::atomic::AtomicI64,
 }
+
+/// Name of the advisory lock that elects the owner of the lifecycle transitions.
+const LIFECYCLE_LOCK: &str = "hero_livekit_lifecycle";
 
 /// What the last observation saw, to emit events only on changes.
 #[derive(Debug, Default)]
@@ -57,6 +67,11 @@ impl AppState {
     pub fn new(config: Config, store: Store, synced: &Synced) -> Self {
         let livekit = LiveKit::new(&config.livekit_url, config.livekit_timeout);
         let fleet = Fleet::new(&config);
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "localhost".into());
+        let instance_id = format!("{host}:{}", config.home.display());
+        let leadership = store.leadership(LIFECYCLE_LOCK);
         AppState(Arc::new(Inner {
             config,
             store,
@@ -70,6 +85,10 @@ impl AppState {
             acceptance: Mutex::new(HashMap::new()),
             fleet,
             node_views: Mutex::new(HashMap::new()),
+            leadership,
+            instance_id,
+            host,
+            rendered: std::sync::atomic::AtomicI64::new(synced.revision),
         }))
     }
 
@@ -136,10 +155,55 @@ impl AppState {
         *self.0.acceptance.lock().expect("acceptance lock") = seen;
     }
 
-    /// Re-renders the files after a committed key transition, records their status and emits
+    /// Whether this instance owns the singleton work (always, on SQLite).
+    pub fn owns_lifecycle(&self) -> bool {
+        self.0.leadership.is_owner()
+    }
+
+    pub fn instance_id(&self) -> &str {
+        &self.0.instance_id
+    }
+
+    /// The revision the files on disk were rendered at.
+    pub fn rendered_revision(&self) -> i64 {
+        self.0.rendered.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Records in the shared database what this instance rendered (and that it is alive).
+    pub async fn record_instance(&self) -> Result<()> {
+        let now = now_unix();
+        let canaries = self.canaries();
+        self.store()
+            .record_instance(&InstanceRecord {
+                instance_id: self.0.instance_id.clone(),
+                host: self.0.host.clone(),
+                home: self.config().home.display().to_string(),
+                node_ip: self.config().node_ip.clone(),
+                rendered_rev: self.rendered_revision(),
+                cluster_sha256: canaries.cluster_sha256,
+                rendered_at: now,
+                seen_at: now,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Re-renders when another instance committed a change this one has not rendered yet.
+    pub async fn resync_if_behind(&self) -> Result<bool> {
+        if self.store().revision().await? == self.rendered_revision() {
+            return Ok(false);
+        }
+        self.resync().await?;
+        Ok(true)
+    }
+
+    /// Re-renders the files after a committed change, records their status and emits
     /// `file.rewritten` for each file that changed.
     pub async fn resync(&self) -> Result<()> {
         let synced = sync::sync_files(self.config(), self.store(), false).await?;
+        self.0
+            .rendered
+            .store(synced.revision, std::sync::atomic::Ordering::Release);
         for (name, outcome) in &synced.changes {
             if *outcome != Outcome::Unchanged {
                 self.events().emit(
@@ -150,6 +214,7 @@ impl AppState {
         }
         *self.0.files.lock().expect("files lock") = synced.files;
         *self.0.canaries.lock().expect("canary lock") = synced.canaries;
+        self.record_instance().await?;
         Ok(())
     }
 

@@ -32,6 +32,8 @@ pub struct Synced {
     pub files: FilesStatus,
     /// The canaries in the livekit.yaml on disk.
     pub canaries: Canaries,
+    /// The config revision the files were rendered at (read before anything it covers).
+    pub revision: i64,
     pub changes: Vec<(String, Outcome)>,
 }
 
@@ -53,6 +55,7 @@ fn file_status(path: &std::path::Path, content: &[u8], outcome: &Outcome) -> Fil
 /// set when the home existed before, so a vanished file counts as repaired, not created.
 pub async fn sync_files(config: &Config, store: &Store, missing_is_repair: bool) -> Result<Synced> {
     let now = now_unix();
+    let revision = store.revision().await?;
     let rows = store.keys().await?;
     let canary = store.ensure_secret(CANARY_SECRET, now).await?;
     let api_token = store.ensure_secret(BACKEND_API_TOKEN, now).await?;
@@ -89,6 +92,7 @@ pub async fn sync_files(config: &Config, store: &Store, missing_is_repair: bool)
             livekit_yaml,
             backend_env,
         },
+        revision,
         canaries: Canaries {
             node: lk.canary,
             cluster: lk.cluster_canary,

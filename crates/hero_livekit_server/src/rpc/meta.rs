@@ -23,6 +23,9 @@ pub fn register(r: &mut Registry) {
 async fn status(state: &AppState) -> Result<Status> {
     let cfg = state.config();
     let seen = lifecycle::observe(state).await?;
+    let cluster = crate::cluster::status(state).await?;
+    let mut restart_reasons = seen.restart_reasons;
+    restart_reasons.extend(crate::cluster::problems(&cluster));
     Ok(Status {
         server: ServerInfo {
             version: env!("CARGO_PKG_VERSION").into(),
@@ -34,7 +37,8 @@ async fn status(state: &AppState) -> Result<Status> {
         keys: seen.keys,
         sfu: seen.sfu,
         fleet: seen.fleet,
+        cluster,
         restart_required: seen.restart_required,
-        restart_reasons: seen.restart_reasons,
+        restart_reasons,
     })
 }

@@ -12,12 +12,24 @@ pub fn register(r: &mut Registry) {
     r.add::<NodeListM, _, _>(|c: Call, _: NoParams| async move {
         let snap = c.state.fleet().read(now_unix()).await;
         let views = c.state.node_views();
+        let (_, instances) = crate::cluster::instances(&c.state).await?;
+        let instance_of = |ip: &str| {
+            instances.iter().find(|i| {
+                i.node_ip
+                    .as_deref()
+                    .and_then(|ips| ips.split(',').next())
+                    .is_some_and(|own| own.trim() == ip)
+            })
+        };
         let nodes = snap
             .nodes
             .into_iter()
             .map(|n| {
                 let view = views.get(&n.id).cloned().unwrap_or_default();
+                let instance = instance_of(&n.ip);
                 NodeInfo {
+                    instance_id: instance.map(|i| i.instance_id.clone()),
+                    rendered_revision: instance.map(|i| i.rendered_revision),
                     restart_required: !view.restart_reasons.is_empty(),
                     runs_current_config: view.runs_current_config,
                     accepts_active_key: view.accepts_active_key,
@@ -47,6 +59,7 @@ pub fn register(r: &mut Registry) {
             redis_error: snap.redis_error,
             as_of: at(snap.as_of),
             nodes,
+            instances,
         })
     });
 }

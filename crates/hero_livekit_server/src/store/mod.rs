@@ -8,12 +8,14 @@
 //! seconds as integers) and run on whichever pool is open; only what differs per engine
 //! (opening, pragmas, backups) is written per engine, in its own submodule.
 
+mod cluster;
 mod engine;
 mod postgres;
 mod sqlite;
 
 use std::path::Path;
 
+pub use cluster::Leadership;
 use engine::{Serialized, TxExt};
 
 use hero_livekit_api::types::KeyState;
