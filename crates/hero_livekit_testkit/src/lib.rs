@@ -10,11 +10,13 @@
 //!   would), and JSON-RPC over `rpc.sock`;
 //! - [`python`]: LiveKit's official Python SDK, the judge of our tokens and webhooks;
 //! - [`vectors`]: the committed encodings of LiveKit's own packages (`scripts/make-test-vectors`);
-//! - [`Redis`] and [`Postgres`]: private servers on loopback ports, stopped by pid or data dir.
+//! - [`Redis`] and [`Postgres`]: private servers on loopback ports, stopped by pid or data dir;
+//! - [`checks`]: contracts several services share, checked the same way on each binary.
 //!
 //! It depends on no crate of the workspace, so any crate may use it without a cycle.
 
 mod bins;
+pub mod checks;
 pub mod http;
 mod in_process;
 mod logs;

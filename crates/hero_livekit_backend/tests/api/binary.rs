@@ -4,7 +4,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use hero_livekit_testkit::{Exited, Proc, free_port};
+use hero_livekit_testkit::checks::stops_at_once_while_waiting;
+use hero_livekit_testkit::{Proc, free_port};
+use rustix::process::Signal;
 
 use crate::helpers::*;
 
@@ -172,38 +174,21 @@ fn a_missing_file_or_variable_or_a_bad_port_is_one_clear_line() {
     );
 }
 
-/// Starts lk-backend with no control plane, waits until it says it is waiting, sends `signal`,
-/// and returns how long it took to exit and how it exited.
-fn stop_while_waiting(signal: rustix::process::Signal) -> (Duration, Exited) {
+/// No control plane behind the socket: lk-backend waits for it.
+fn waiting_backend() -> (tempfile::TempDir, Command) {
     let home = hero_livekit_testkit::temp_dir();
-    let socket = home.path().join("rpc.sock");
-    let child = Proc::spawn(&mut backend(home.path(), &socket, "60s"));
-    child.wait_stderr("the wait", Duration::from_secs(20), |l| {
-        l.contains("waiting for hero_livekit_server")
-    });
-    child.stop_timed(signal)
+    let cmd = backend(home.path(), &home.path().join("rpc.sock"), "60s");
+    (home, cmd)
 }
 
 #[test]
 fn sigterm_while_waiting_for_the_control_plane_exits_at_once() {
-    let (took, exited) = stop_while_waiting(rustix::process::Signal::TERM);
-    let (status, stderr) = (exited.status, exited.stderr);
-    assert!(took < Duration::from_secs(1), "took {took:?}");
-    assert!(status.success(), "{status:?} {stderr}");
-    assert!(
-        stderr.contains("lk-backend: stopped while waiting for hero_livekit_server"),
-        "{stderr}"
-    );
+    let (_home, mut cmd) = waiting_backend();
+    stops_at_once_while_waiting(&mut cmd, "lk-backend", Signal::TERM);
 }
 
 #[test]
 fn ctrl_c_while_waiting_for_the_control_plane_exits_at_once() {
-    let (took, exited) = stop_while_waiting(rustix::process::Signal::INT);
-    let (status, stderr) = (exited.status, exited.stderr);
-    assert!(took < Duration::from_secs(1), "took {took:?}");
-    assert!(status.success(), "{status:?} {stderr}");
-    assert!(
-        stderr.contains("lk-backend: stopped while waiting for hero_livekit_server"),
-        "{stderr}"
-    );
+    let (_home, mut cmd) = waiting_backend();
+    stops_at_once_while_waiting(&mut cmd, "lk-backend", Signal::INT);
 }

@@ -509,7 +509,7 @@ async fn sfu_accepts_token(sfu: &StandIn, token: &str) -> bool {
 /// grace, restart again; no token is refused at any point.
 #[tokio::test]
 async fn key_rotation_end_to_end_without_a_refused_token() {
-    let (app, mut sfu) = with_sfu(|_| {}).await;
+    let (app, sfu) = with_sfu(|_| {}).await;
     let s = app.status().await;
     assert!(
         !s.restart_required && s.sfu.config_loaded == Some(true),
@@ -518,167 +518,23 @@ async fn key_rotation_end_to_end_without_a_refused_token() {
     );
     let old = s.keys[0].api_key.clone();
     assert!(sfu_accepts_token(&sfu, &app.mint("r", "u").await).await);
-
-    // Subscribe to events before rotating (on a connection of its own, kept open).
+    // Subscribed before rotating (on a connection of its own, kept open).
     let subscriber = app.client().await;
     let mut events = subscriber.subscribe_events().await.unwrap();
 
-    // 1. Rotate: the new key is pending; everything still signs with the old one.
-    let new = app
-        .call::<KeysRotate>(&KeysRotateParams { grace_s: Some(1) })
-        .await
-        .unwrap();
-    assert_eq!(new.state, KeyState::Pending);
-    let new = new.api_key;
-    assert_eq!(
-        app.env().livekit_api_key,
-        old,
-        "the backend still signs with the old key"
-    );
-    assert!(
-        app.env()
-            .livekit_webhook_keys
-            .iter()
-            .any(|(k, _)| *k == new),
-        "webhooks signed by the new key are accepted"
-    );
-    let yaml = hero_livekit_server::livekit_schema::check_yaml(&app.read("livekit.yaml")).unwrap();
-    assert!(
-        yaml.keys.as_ref().unwrap().contains_key(&new)
-            && yaml.keys.as_ref().unwrap().contains_key(&old)
-    );
-    assert_eq!(yaml.webhook.unwrap().api_key.as_deref(), Some(new.as_str()));
-    let s = app.status().await;
-    assert!(s.restart_required);
-    assert!(
-        s.restart_reasons
-            .iter()
-            .any(|r| r.contains(&new) && r.contains("not loaded")),
-        "{:?}",
-        s.restart_reasons
-    );
-    let t = app.mint("r", "u").await;
-    assert!(
-        t.contains('.') && sfu_accepts_token(&sfu, &t).await,
-        "a token minted mid-rotation is accepted"
-    );
+    let new = rotated_key_is_pending(&app, &sfu, &old).await;
     let e = tokio::time::timeout(Duration::from_secs(5), events.next())
         .await
         .unwrap()
         .unwrap()
         .unwrap();
     assert_eq!(e.kind, "key.pending");
-    // A second rotation while one is pending is refused.
-    let (code, _) = app
-        .call_err::<KeysRotate>(&KeysRotateParams::default())
-        .await;
-    assert_eq!(code, -32004);
-
-    // 2. The SFU restarts on the new file: the new key becomes active.
-    sfu = restart(&app, sfu).await;
-    let s = app.status().await;
-    assert!(!s.restart_required, "{:?}", s.restart_reasons);
-    let states: Vec<(String, KeyState)> = s
-        .keys
-        .iter()
-        .map(|k| (k.api_key.clone(), k.state))
-        .collect();
-    assert!(
-        states.contains(&(new.clone(), KeyState::Active))
-            && states.contains(&(old.clone(), KeyState::Retiring)),
-        "{states:?}"
-    );
-    assert_eq!(
-        app.env().livekit_api_key,
-        new,
-        "the backend now signs with the new key"
-    );
-    let t = app.mint("r", "u").await;
-    assert!(sfu_accepts_token(&sfu, &t).await);
-    assert_eq!(app.decode(&t).await.api_key.as_deref(), Some(new.as_str()));
-
-    // 3. After the grace period the old key is retired: gone from livekit.yaml, still accepted
-    // for webhooks, and the SFU (which still has it) must be restarted.
+    let sfu = restart(&app, sfu).await;
+    new_key_is_active(&app, &sfu, &old, &new).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let s = app.status().await;
-    assert!(
-        s.keys
-            .iter()
-            .any(|k| k.api_key == old && k.state == KeyState::Retired),
-        "{:?}",
-        s.keys
-    );
-    assert!(!app.read("livekit.yaml").contains(&old));
-    assert!(
-        app.env()
-            .livekit_webhook_keys
-            .iter()
-            .any(|(k, _)| *k == old)
-    );
-    assert!(s.restart_required);
-    assert!(
-        s.restart_reasons
-            .iter()
-            .any(|r| r.contains(&old) && r.contains("still accepted")),
-        "{:?}",
-        s.restart_reasons
-    );
-    assert!(sfu_accepts_token(&sfu, &app.mint("r", "u").await).await);
-
-    // 4. The SFU restarts again: the old key is revoked everywhere.
-    sfu = restart(&app, sfu).await;
-    let s = app.status().await;
-    assert!(!s.restart_required, "{:?}", s.restart_reasons);
-    assert!(!s.keys.iter().any(|k| k.api_key == old));
-    assert!(
-        !app.env()
-            .livekit_webhook_keys
-            .iter()
-            .any(|(k, _)| *k == old)
-    );
-    assert_eq!(
-        app.keys(false)
-            .await
-            .iter()
-            .map(|k| k.api_key.as_str())
-            .collect::<Vec<_>>(),
-        vec![new.as_str()]
-    );
-    assert!(
-        app.keys(true)
-            .await
-            .iter()
-            .any(|k| k.api_key == old && k.state == KeyState::Revoked)
-    );
-    assert!(sfu_accepts_token(&sfu, &app.mint("r", "u").await).await);
-
-    // Tokens of the old key are refused by the SFU and explained by token.decode.
-    let old_secret = {
-        let pool = hero_livekit_server::db::connect(&app.home.join("server.db"))
-            .await
-            .unwrap();
-        hero_livekit_server::keys::get(&pool, &old)
-            .await
-            .unwrap()
-            .unwrap()
-            .secret
-    };
-    let stale = livekit_api::access_token::AccessToken::with_api_key(&old, old_secret.expose())
-        .with_identity("u")
-        .with_grants(livekit_api::access_token::VideoGrants {
-            room_join: true,
-            room: "r".into(),
-            ..Default::default()
-        })
-        .to_jwt()
-        .unwrap();
-    assert!(!sfu_accepts_token(&sfu, &stale).await);
-    let d = app.decode(&stale).await;
-    assert!(
-        !d.valid && d.problems.iter().any(|p| p.contains("revoked")),
-        "{:?}",
-        d.problems
-    );
+    old_key_is_retired(&app, &sfu, &old).await;
+    let sfu = restart(&app, sfu).await;
+    old_key_is_revoked_everywhere(&app, &sfu, &old, &new).await;
 
     // The event stream saw the whole lifecycle.
     let mut kinds = Vec::new();
@@ -707,6 +563,162 @@ async fn key_rotation_end_to_end_without_a_refused_token() {
     assert_eq!(audit.len(), 2);
     sfu.stop().await;
     app.stop().await;
+}
+
+/// Step 1, rotate: the new key is pending; everything still signs with the old one, and a second
+/// rotation is refused. Returns the new key.
+async fn rotated_key_is_pending(app: &TestApp, sfu: &StandIn, old: &str) -> String {
+    let new = app
+        .call::<KeysRotate>(&KeysRotateParams { grace_s: Some(1) })
+        .await
+        .unwrap();
+    assert_eq!(new.state, KeyState::Pending);
+    let new = new.api_key;
+    assert_eq!(
+        app.env().livekit_api_key,
+        old,
+        "the backend still signs with the old key"
+    );
+    assert!(
+        app.env()
+            .livekit_webhook_keys
+            .iter()
+            .any(|(k, _)| *k == new),
+        "webhooks signed by the new key are accepted"
+    );
+    let yaml = hero_livekit_server::livekit_schema::check_yaml(&app.read("livekit.yaml")).unwrap();
+    assert!(
+        yaml.keys.as_ref().unwrap().contains_key(&new)
+            && yaml.keys.as_ref().unwrap().contains_key(old)
+    );
+    assert_eq!(yaml.webhook.unwrap().api_key.as_deref(), Some(new.as_str()));
+    let s = app.status().await;
+    assert!(s.restart_required);
+    assert!(
+        s.restart_reasons
+            .iter()
+            .any(|r| r.contains(&new) && r.contains("not loaded")),
+        "{:?}",
+        s.restart_reasons
+    );
+    let t = app.mint("r", "u").await;
+    assert!(
+        t.contains('.') && sfu_accepts_token(sfu, &t).await,
+        "a token minted mid-rotation is accepted"
+    );
+    let (code, _) = app
+        .call_err::<KeysRotate>(&KeysRotateParams::default())
+        .await;
+    assert_eq!(code, -32004, "a second rotation while one is pending");
+    new
+}
+
+/// Step 2, the SFU restarted on the new file: the new key is active and signs everything.
+async fn new_key_is_active(app: &TestApp, sfu: &StandIn, old: &str, new: &str) {
+    let s = app.status().await;
+    assert!(!s.restart_required, "{:?}", s.restart_reasons);
+    let states: Vec<(String, KeyState)> = s
+        .keys
+        .iter()
+        .map(|k| (k.api_key.clone(), k.state))
+        .collect();
+    assert!(
+        states.contains(&(new.to_string(), KeyState::Active))
+            && states.contains(&(old.to_string(), KeyState::Retiring)),
+        "{states:?}"
+    );
+    assert_eq!(
+        app.env().livekit_api_key,
+        new,
+        "the backend now signs with the new key"
+    );
+    let t = app.mint("r", "u").await;
+    assert!(sfu_accepts_token(sfu, &t).await);
+    assert_eq!(app.decode(&t).await.api_key.as_deref(), Some(new));
+}
+
+/// Step 3, after the grace period the old key is retired: gone from livekit.yaml, still accepted
+/// for webhooks, and the SFU (which still has it) must be restarted.
+async fn old_key_is_retired(app: &TestApp, sfu: &StandIn, old: &str) {
+    let s = app.status().await;
+    assert!(
+        s.keys
+            .iter()
+            .any(|k| k.api_key == old && k.state == KeyState::Retired),
+        "{:?}",
+        s.keys
+    );
+    assert!(!app.read("livekit.yaml").contains(old));
+    assert!(
+        app.env()
+            .livekit_webhook_keys
+            .iter()
+            .any(|(k, _)| *k == old)
+    );
+    assert!(s.restart_required);
+    assert!(
+        s.restart_reasons
+            .iter()
+            .any(|r| r.contains(old) && r.contains("still accepted")),
+        "{:?}",
+        s.restart_reasons
+    );
+    assert!(sfu_accepts_token(sfu, &app.mint("r", "u").await).await);
+}
+
+/// Step 4, the SFU restarted again: the old key is revoked everywhere, and its tokens are refused by
+/// the SFU and explained by token.decode.
+async fn old_key_is_revoked_everywhere(app: &TestApp, sfu: &StandIn, old: &str, new: &str) {
+    let s = app.status().await;
+    assert!(!s.restart_required, "{:?}", s.restart_reasons);
+    assert!(!s.keys.iter().any(|k| k.api_key == old));
+    assert!(
+        !app.env()
+            .livekit_webhook_keys
+            .iter()
+            .any(|(k, _)| *k == old)
+    );
+    assert_eq!(
+        app.keys(false)
+            .await
+            .iter()
+            .map(|k| k.api_key.as_str())
+            .collect::<Vec<_>>(),
+        vec![new]
+    );
+    assert!(
+        app.keys(true)
+            .await
+            .iter()
+            .any(|k| k.api_key == old && k.state == KeyState::Revoked)
+    );
+    assert!(sfu_accepts_token(sfu, &app.mint("r", "u").await).await);
+    let old_secret = {
+        let pool = hero_livekit_server::db::connect(&app.home.join("server.db"))
+            .await
+            .unwrap();
+        hero_livekit_server::keys::get(&pool, old)
+            .await
+            .unwrap()
+            .unwrap()
+            .secret
+    };
+    let stale = livekit_api::access_token::AccessToken::with_api_key(old, old_secret.expose())
+        .with_identity("u")
+        .with_grants(livekit_api::access_token::VideoGrants {
+            room_join: true,
+            room: "r".into(),
+            ..Default::default()
+        })
+        .to_jwt()
+        .unwrap();
+    assert!(!sfu_accepts_token(sfu, &stale).await);
+    let d = app.decode(&stale).await;
+    assert!(
+        !d.valid && d.problems.iter().any(|p| p.contains("revoked")),
+        "{:?}",
+        d.problems
+    );
 }
 
 #[tokio::test]
