@@ -13,8 +13,8 @@ use hero_livekit_api::types::{
     KeyState, ParticipantUpdateParams, RoomSendDataParams, TokenCreateParams,
 };
 use hero_livekit_backend::webhook::{self, EventSummary, WebhookError};
-use hero_livekit_server::keys::KeyRow;
-use hero_livekit_server::secrets::Secret;
+use hero_livekit_server::KeyRow;
+use hero_livekit_server::Secret;
 use jsonrpsee::types::Params;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -111,7 +111,7 @@ fn json_value() -> impl Strategy<Value = Value> {
 /// Decodes `raw` as each params type: never a panic; an error is -32602 naming a field.
 fn check_params(raw: &str) {
     fn one<T: serde::de::DeserializeOwned>(raw: &str) {
-        if let Err(e) = hero_livekit_server::rpc::parse::<T>(&Params::new(Some(raw))) {
+        if let Err(e) = hero_livekit_server::parse_params::<T>(&Params::new(Some(raw))) {
             assert_eq!(e.code(), -32602, "{raw:?}: {e:?}");
             let data: Value = serde_json::from_str(e.data().expect("error data").get()).unwrap();
             let field = data["field"].as_str().expect("a field");

@@ -72,7 +72,8 @@ pub mod vars {
     pub const TOKEN_TTL_S: &str = "TOKEN_TTL_S";
     pub const TOKEN_MAX_TTL_S: &str = "TOKEN_MAX_TTL_S";
     pub const CORS_ALLOWED_ORIGINS: &str = "CORS_ALLOWED_ORIGINS";
-    /// Variables whose values are secrets (redacted in `config.files`).
+    /// Variables whose values are secrets (redacted in `config.files` by
+    /// [`crate::redact::is_secret_name`]; a test keeps the two in step).
     pub const SECRET: &[&str] = &[
         LIVEKIT_API_SECRET,
         LIVEKIT_WEBHOOK_KEYS,
@@ -324,7 +325,10 @@ impl BackendEnv {
 pub fn redact(text: &str) -> String {
     text.lines()
         .map(|l| match l.split_once('=') {
-            Some((k, _)) if vars::SECRET.contains(&k) => format!("{k}=<redacted>"),
+            Some((k, _)) if crate::redact::is_secret_name(k) => {
+                format!("{k}={}", crate::redact::REDACTED)
+            }
+            Some((k, v)) if k.ends_with("_URL") => format!("{k}={}", crate::redact::url(v)),
             _ => l.to_string(),
         })
         .collect::<Vec<_>>()
@@ -335,6 +339,14 @@ pub fn redact(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_redaction_rule_knows_every_secret_variable() {
+        for v in vars::SECRET {
+            assert!(crate::redact::is_secret_name(v), "{v}");
+        }
+        assert!(!crate::redact::is_secret_name(vars::LIVEKIT_API_KEY));
+    }
 
     fn sample() -> BackendEnv {
         BackendEnv {

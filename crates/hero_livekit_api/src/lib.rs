@@ -11,6 +11,7 @@ pub mod limits;
 pub mod logging;
 pub mod methods;
 pub mod paths;
+pub mod redact;
 pub mod service;
 pub mod timefmt;
 pub mod tls;

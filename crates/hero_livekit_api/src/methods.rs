@@ -41,8 +41,8 @@ methods! {
         "Liveness: version and uptime.";
     StatusM = "status" (NoParams) -> Status,
         "Server, files, keys and SFU status, with whether livekit-server must be restarted.";
-    ConfigGet = "config.get" (NoParams) -> EffectiveConfig,
-        "The effective configuration, secrets redacted.";
+    ConfigGet = "config.get" (NoParams) -> serde_json::Value,
+        "The effective configuration (the config file's names; durations as whole seconds in `*_s` fields), secrets redacted.";
     ConfigFilesM = "config.files" (NoParams) -> ConfigFiles,
         "The rendered livekit.yaml and backend.env, secrets redacted.";
     KeysList = "keys.list" (KeysListParams) -> KeyList,
@@ -81,6 +81,8 @@ methods! {
         "Change a participant's name, metadata, attributes or permission.";
     AuditListM = "audit.list" (AuditListParams) -> AuditList,
         "The audit log of mutating calls, newest first.";
+    NodeListM = "node.list" (NoParams) -> NodeList,
+        "The SFU nodes: read from Redis (classified like LiveKit's node selector) with what each was last seen to accept, or the one configured SFU.";
 }
 
 /// Params of `events.unsubscribe`.

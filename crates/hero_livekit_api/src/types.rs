@@ -73,8 +73,92 @@ pub struct Status {
     pub files: FilesStatus,
     pub keys: Vec<KeyAcceptance>,
     pub sfu: SfuStatus,
+    /// The SFU nodes: every node of a Redis fleet, or the one configured SFU.
+    pub fleet: FleetSummary,
     pub restart_required: bool,
     pub restart_reasons: Vec<String>,
+}
+
+/// How a node is classified, the way LiveKit's own node selector sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeClass {
+    /// SERVING with stats updated under 5 s ago: gets new rooms.
+    Live,
+    /// STARTING_UP (fresh): not serving yet.
+    Starting,
+    /// SHUTTING_DOWN (fresh): keeps its rooms, gets no new ones, leaves when they empty.
+    Draining,
+    /// SUSPENDED (fresh): gets no new rooms.
+    Suspended,
+    /// Stats older than 5 s: crashed or cut off; LiveKit routes nothing to it but leaves its
+    /// entry behind until another node starts.
+    Stale,
+}
+
+/// `status.fleet`: counts by class and which nodes need attention.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct FleetSummary {
+    /// `redis` (the nodes registered in Redis) or `config` (the one `livekit_url`).
+    pub source: String,
+    /// Null without Redis.
+    pub redis_reachable: Option<bool>,
+    /// Why Redis could not be read (names the address, never a password).
+    pub redis_error: Option<String>,
+    pub live: usize,
+    pub starting: usize,
+    pub draining: usize,
+    pub suspended: usize,
+    pub stale: usize,
+    /// Nodes that must restart to run the current files, with the reasons in `restart_reasons`.
+    pub restart_required: Vec<String>,
+    /// Node ids whose entries are stale.
+    pub stale_nodes: Vec<String>,
+}
+
+/// One SFU node.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct NodeInfo {
+    /// LiveKit's node id (`ND_…`); `config` for the configured SFU without Redis.
+    pub id: String,
+    pub ip: String,
+    pub region: String,
+    /// LiveKit's NodeState: `starting_up`, `serving`, `shutting_down`, `suspended`.
+    pub state: String,
+    pub class: NodeClass,
+    /// Stats updated less than 5 s ago.
+    pub fresh: bool,
+    pub updated_at: Option<String>,
+    pub started_at: Option<String>,
+    pub num_rooms: i64,
+    pub num_clients: i64,
+    pub num_tracks_in: i64,
+    pub num_tracks_out: i64,
+    pub cpu_load: f64,
+    pub num_cpus: u32,
+    /// Where the control plane reaches the node's API (`http://<ip>:<sfu_port>`).
+    pub url: String,
+    /// Whether the node runs exactly the livekit.yaml on disk; null when not probed.
+    pub runs_current_config: Option<bool>,
+    /// Whether the node accepts the active key; null when not probed.
+    pub accepts_active_key: Option<bool>,
+    /// Whether the node must restart, and why.
+    pub restart_required: bool,
+    pub restart_reasons: Vec<String>,
+    /// What is wrong with this node or its entry, in plain words.
+    pub problems: Vec<String>,
+}
+
+/// `node.list`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct NodeList {
+    pub source: String,
+    /// Null without Redis; false: `nodes` is the last list read, from `as_of`.
+    pub redis_reachable: Option<bool>,
+    pub redis_error: Option<String>,
+    /// When `nodes` was read.
+    pub as_of: Option<String>,
+    pub nodes: Vec<NodeInfo>,
 }
 
 /// `config.files`: the rendered files with every secret replaced by `<redacted>`.
@@ -267,35 +351,6 @@ pub struct BackendInfo {
     /// Bearer for lk-backend's privileged API.
     pub api_token: String,
     /// Bearer that may only mint tokens.
-    pub token_endpoint_token: String,
-}
-
-/// `config.get`: the effective configuration, secrets redacted.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct EffectiveConfig {
-    pub home: String,
-    pub socket: String,
-    pub config_file: Option<String>,
-    pub livekit_url: String,
-    pub public_url: String,
-    pub node_ip: Option<String>,
-    pub redis_address: Option<String>,
-    pub sfu_prometheus_port: Option<u16>,
-    pub sfu_log_level: String,
-    pub backend_port: u16,
-    pub backend_bind: String,
-    pub webhook_url: String,
-    pub token_ttl_s: u64,
-    pub token_max_ttl_s: u64,
-    /// Timeout of calls to the SFU, in whole seconds (rounded up).
-    pub livekit_timeout_s: u64,
-    pub socket_group: Option<String>,
-    pub cors_allowed_origins: Vec<String>,
-    /// The `[livekit_overrides]` table as merged into livekit.yaml.
-    pub livekit_overrides: serde_json::Value,
-    /// Secrets this deployment holds, always `"<redacted>"`.
-    pub api_secret: String,
-    pub backend_api_token: String,
     pub token_endpoint_token: String,
 }
 

@@ -13,6 +13,7 @@ use hero_livekit_api::env_file::{ParseError, VarError};
 use hero_livekit_api::service::{ServiceError, Stopped};
 use hero_livekit_api::wait::WaitError;
 
+use crate::store::StoreError;
 use crate::webhook::WebhookError;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -38,13 +39,9 @@ pub enum Error {
     Wait(#[from] WaitError),
     #[error(transparent)]
     Stopped(#[from] Stopped),
-    #[error("database {}: {source}", path.display())]
-    OpenDatabase { path: PathBuf, source: sqlx::Error },
-    #[error("database {}: {source}", path.display())]
-    Migrate {
-        path: PathBuf,
-        source: sqlx::migrate::MigrateError,
-    },
+    /// The database cannot be opened or migrated (boot).
+    #[error("{0}")]
+    OpenDatabase(StoreError),
     #[error("serving HTTP: {0}")]
     Serve(std::io::Error),
 
@@ -64,7 +61,7 @@ pub enum Error {
     Webhook(#[from] WebhookError),
     /// The event could not be committed: LiveKit must retry, so never a 2xx.
     #[error("storage unavailable")]
-    Storage(#[source] sqlx::Error),
+    Storage(#[source] StoreError),
     #[error("storage unavailable")]
     WriterGone,
     #[error("not found")]

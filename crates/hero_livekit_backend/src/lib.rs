@@ -2,7 +2,6 @@
 //! the `backend.env` that hero_livekit_server writes (design.md §6).
 
 pub mod config;
-pub mod db;
 pub mod error;
 pub mod metrics;
 pub mod reload;
@@ -10,6 +9,7 @@ pub mod routes;
 pub mod serve;
 pub mod sessions;
 pub mod state;
+pub mod store;
 pub mod token;
 pub mod webhook;
 
@@ -29,9 +29,9 @@ pub use hero_livekit_api::service::{Shutdown, init_tracing, shutdown_signal};
 use hero_livekit_api::service::Stopped;
 
 use crate::config::Settings;
-use crate::db::Writer;
 use crate::metrics::Metrics;
 use crate::state::AppState;
+use crate::store::EventStore;
 
 /// Events a slow live-stream reader may fall behind by before it is told it lagged.
 const LIVE_BUFFER: usize = 1024;
@@ -46,17 +46,17 @@ pub async fn run(
     // Opening the database waits on a lock held by another process at most a few seconds,
     // but a stop request must not wait with it.
     tokio::pin!(shutdown);
-    let pool = tokio::select! {
-        pool = db::connect(Path::new(&db_path)) => pool?,
+    let store = tokio::select! {
+        store = EventStore::open_sqlite(Path::new(&db_path)) => store?,
         _ = &mut shutdown => return Err(Error::Stopped(Stopped { phase: "opening the database" })),
     };
-    let (writer, writer_task) = Writer::spawn(pool.clone());
+    let (writer, writer_task) = store.writer();
     let settings = Arc::new(ArcSwap::from_pointee(config.settings.clone()));
     let metrics = Arc::new(Metrics::default());
     let (stop_streams, stopping) = tokio::sync::watch::channel(false);
     let state = AppState::new(state::Inner {
         settings: settings.clone(),
-        pool: pool.clone(),
+        store: store.clone(),
         writer,
         metrics: metrics.clone(),
         body_timeout: config.request_timeout,
@@ -69,7 +69,7 @@ pub async fn run(
         settings.clone(),
         config.reload_interval,
     );
-    let pruner = spawn_pruner(pool.clone(), settings.clone(), config.prune_interval);
+    let pruner = spawn_pruner(store.clone(), settings.clone(), config.prune_interval);
     let addr = listener.local_addr().map_err(Error::Serve)?;
     // The ready line goes to stdout, outside the log stream, with the address actually bound.
     println!(
@@ -89,13 +89,13 @@ pub async fn run(
     // Every writer handle went with the connections; the writer commits what is queued, then
     // ends. Bounded in case a connection outlived the drain.
     let _ = tokio::time::timeout(Duration::from_secs(10), writer_task).await;
-    pool.close().await;
+    store.close().await;
     tracing::info!("lk-backend stopped");
     Ok(())
 }
 
 fn spawn_pruner(
-    pool: sqlx::SqlitePool,
+    store: EventStore,
     settings: Arc<ArcSwap<Settings>>,
     every: Duration,
 ) -> tokio::task::JoinHandle<()> {
@@ -104,7 +104,7 @@ fn spawn_pruner(
         loop {
             tick.tick().await;
             let days = i64::from(settings.load().event_retention_days);
-            match db::prune(&pool, now_unix() - days * 86_400).await {
+            match store.prune(now_unix() - days * 86_400).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, days, "pruned old webhook events"),
                 Err(e) => tracing::warn!(error = %e, "cannot prune old webhook events"),

@@ -8,7 +8,7 @@
 use hero_livekit_api::timefmt::rfc3339;
 use serde::Serialize;
 
-use crate::db::EventRow;
+use crate::store::EventRow;
 use crate::webhook::EventSummary;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -5,11 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use sqlx::SqlitePool;
 
 use crate::config::Settings;
-use crate::db::Writer;
 use crate::metrics::Metrics;
+use crate::store::{EventStore, Writer};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -18,7 +17,7 @@ pub struct Inner {
     /// The current settings; swapped whole when backend.env changes, so a request sees either
     /// the old or the new file, never a mix.
     pub settings: Arc<ArcSwap<Settings>>,
-    pub pool: SqlitePool,
+    pub store: EventStore,
     pub writer: Writer,
     pub metrics: Arc<Metrics>,
     /// Longest time a client may take to send a request body.

@@ -11,6 +11,8 @@ use hero_livekit_api::errors as codes;
 use jsonrpsee::types::ErrorObjectOwned;
 use serde_json::json;
 
+use crate::store::StoreError;
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
@@ -27,8 +29,10 @@ pub enum Error {
     },
     #[error("hero_livekit_server is already running (pid {pid}, home {home})")]
     AlreadyRunning { pid: String, home: PathBuf },
-    #[error("database {path}: {reason}")]
-    Database { path: PathBuf, reason: String },
+    /// The database cannot be opened or migrated (boot); the URL has no password.
+    #[error("database {url}: {reason}")]
+    Database { url: String, reason: String },
+    /// A storage operation failed; says which.
     #[error("storage error: {0}")]
     Storage(String),
     /// Invalid RPC params: which field, and why.
@@ -83,10 +87,13 @@ impl hero_livekit_api::service::ServiceError for Error {
     }
 }
 
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Self {
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
         match e {
-            sqlx::Error::RowNotFound => Error::NotFound("not found".into()),
+            StoreError::NotFound(m) => Error::NotFound(m),
+            StoreError::Conflict(m) => Error::Conflict(m),
+            StoreError::Open { url, reason } => Error::Database { url, reason },
+            StoreError::Unsupported(m) => Error::Policy(m),
             other => Error::Storage(other.to_string()),
         }
     }

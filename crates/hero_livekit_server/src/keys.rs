@@ -1,12 +1,13 @@
-//! API keys and their lifecycle (design §8). The database is the source of truth; the files
-//! are rendered from the rows, so every transition is committed before any file changes.
+//! API keys and the rules about them (design §8). The database is the source of truth; the
+//! files are rendered from the rows, so every transition is committed before any file changes.
+//! Which key signs tokens and which signs webhooks is decided here and only here.
 
-use hero_livekit_api::timefmt::{now_unix, rfc3339};
+use hero_livekit_api::timefmt::rfc3339;
 use hero_livekit_api::types::{KeyInfo, KeyState};
-use sqlx::SqlitePool;
 
 use crate::error::{Error, Result};
-use crate::secrets::{self, Secret};
+use crate::render::CANARY_PREFIX;
+use crate::secrets::Secret;
 
 #[derive(Debug, Clone)]
 pub struct KeyRow {
@@ -46,100 +47,112 @@ impl KeyRow {
     }
 }
 
-type Row = (
-    String,
-    String,
-    String,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-);
-
-fn from_row(r: Row) -> Result<KeyRow> {
-    let state = KeyState::parse(&r.2)
-        .ok_or_else(|| Error::Storage(format!("key {} has unknown state {:?}", r.0, r.2)))?;
-    Ok(KeyRow {
-        api_key: r.0,
-        secret: Secret::new(r.1),
-        state,
-        created_at: r.3,
-        activated_at: r.4,
-        retire_at: r.5,
-        revoked_at: r.6,
-    })
+/// The key that signs new tokens: the active key activated last (exactly one is active unless
+/// something went wrong; the rule still picks the same key everywhere). Used by minting and by
+/// the backend.env render alike.
+pub fn signer(keys: &[KeyRow]) -> Result<&KeyRow> {
+    keys.iter()
+        .filter(|k| k.state == KeyState::Active)
+        .max_by_key(|k| (k.activated_at, k.created_at))
+        .ok_or_else(|| Error::Internal("no active key: nothing can sign tokens".into()))
 }
 
-/// `SELECT <every key column> FROM keys <rest>` as one literal (sqlx wants literal SQL).
-macro_rules! select_keys {
-    ($rest:literal) => {
-        concat!("SELECT api_key, secret, state, created_at, activated_at, retire_at, revoked_at FROM keys ", $rest)
-    };
-}
-
-/// Every key, oldest first.
-pub async fn all(pool: &SqlitePool) -> Result<Vec<KeyRow>> {
-    let rows: Vec<Row> = sqlx::query_as(select_keys!("ORDER BY created_at, api_key"))
-        .fetch_all(pool)
-        .await?;
-    rows.into_iter().map(from_row).collect()
-}
-
-pub async fn get(pool: &SqlitePool, api_key: &str) -> Result<Option<KeyRow>> {
-    let row: Option<Row> = sqlx::query_as(select_keys!("WHERE api_key = ?"))
-        .bind(api_key)
-        .fetch_optional(pool)
-        .await?;
-    row.map(from_row).transpose()
-}
-
-/// The key that signs new tokens.
-pub async fn active(pool: &SqlitePool) -> Result<KeyRow> {
-    let row: Option<Row> = sqlx::query_as(select_keys!(
-        "WHERE state = 'active' ORDER BY activated_at DESC LIMIT 1"
-    ))
-    .fetch_optional(pool)
-    .await?;
-    row.map(from_row)
-        .transpose()?
-        .ok_or_else(|| Error::Storage("no active key".into()))
-}
-
-/// Boot step 6: make sure one key is active, minting the first one on a fresh home, and apply
-/// transitions that fell due while the server was down. Returns the active key.
-pub async fn ensure_active(pool: &SqlitePool) -> Result<KeyRow> {
-    apply_due(pool, now_unix()).await?;
-    let mut tx = pool.begin().await?;
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM keys WHERE state = 'active'")
-        .fetch_one(&mut *tx)
-        .await?;
-    if n == 0 {
-        let key = secrets::new_api_key();
-        let secret = secrets::new_secret();
-        let now = now_unix();
-        sqlx::query("INSERT INTO keys (api_key, secret, state, created_at, activated_at) VALUES (?, ?, 'active', ?, ?)")
-            .bind(&key)
-            .bind(secret.expose())
-            .bind(now)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        tracing::info!(api_key = %key, "minted the first API key");
+/// The key that signs webhooks: a pending key as soon as it exists (it is in `keys`, so the SFU
+/// can use it once restarted), else the signer.
+pub fn webhook_signer(keys: &[KeyRow]) -> Result<&KeyRow> {
+    match keys
+        .iter()
+        .filter(|k| k.state == KeyState::Pending)
+        .max_by_key(|k| k.created_at)
+    {
+        Some(p) => Ok(p),
+        None => signer(keys),
     }
-    tx.commit().await?;
-    active(pool).await
 }
 
-/// `retiring` keys whose grace ended become `retired`. Returns the keys that changed.
-pub async fn apply_due(pool: &SqlitePool, now: i64) -> Result<Vec<String>> {
-    let changed: Vec<String> = sqlx::query_scalar(
-        "UPDATE keys SET state = 'retired' WHERE state = 'retiring' AND retire_at <= ? RETURNING api_key",
-    )
-    .bind(now)
-    .fetch_all(pool)
-    .await?;
-    for k in &changed {
-        tracing::info!(api_key = %k, "key retired: its grace period ended");
+/// Validates a key and secret an operator imports from an existing deployment.
+pub fn check_import(api_key: &str, secret: &str) -> Result<()> {
+    if api_key.is_empty()
+        || api_key.len() > 64
+        || !api_key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(Error::params(
+            "api_key",
+            "must be 1-64 characters of A-Z, a-z, 0-9, _ or -",
+        ));
     }
-    Ok(changed)
+    if api_key.starts_with(CANARY_PREFIX) {
+        return Err(Error::params(
+            "api_key",
+            format!("the {CANARY_PREFIX} prefix is reserved"),
+        ));
+    }
+    if secret.len() < 32 {
+        return Err(Error::params(
+            "secret",
+            "must be at least 32 characters (LiveKit's minimum)",
+        ));
+    }
+    if !secret
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b',' && b != b'"' && b != b'\\')
+    {
+        return Err(Error::params(
+            "secret",
+            "must be printable ASCII without spaces, commas, quotes or backslashes",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(name: &str, state: KeyState, created: i64, activated: Option<i64>) -> KeyRow {
+        KeyRow {
+            api_key: name.into(),
+            secret: Secret::new("s".repeat(40)),
+            state,
+            created_at: created,
+            activated_at: activated,
+            retire_at: None,
+            revoked_at: None,
+        }
+    }
+
+    /// Minting and the backend.env render use this one rule, so they can never disagree, even
+    /// if a crash left two active rows: the one activated last signs, whatever the row order.
+    #[test]
+    fn the_key_activated_last_signs_whatever_the_row_order() {
+        let mut rows = vec![
+            key("APIolder", KeyState::Active, 100, Some(500)),
+            key("APInewer", KeyState::Active, 200, Some(300)),
+            key("APIpend", KeyState::Pending, 300, None),
+        ];
+        assert_eq!(signer(&rows).unwrap().api_key, "APIolder");
+        rows.reverse();
+        assert_eq!(signer(&rows).unwrap().api_key, "APIolder");
+        assert_eq!(webhook_signer(&rows).unwrap().api_key, "APIpend");
+        rows.retain(|k| k.state != KeyState::Pending);
+        assert_eq!(webhook_signer(&rows).unwrap().api_key, "APIolder");
+        rows.clear();
+        assert!(
+            signer(&rows)
+                .unwrap_err()
+                .to_string()
+                .contains("no active key")
+        );
+    }
+
+    #[test]
+    fn imports_are_checked_like_livekit_checks_keys() {
+        assert!(check_import("APIok_1-2", &"x".repeat(32)).is_ok());
+        assert!(check_import("", &"x".repeat(32)).is_err());
+        assert!(check_import("APIcanary123", &"x".repeat(32)).is_err());
+        assert!(check_import("APIok", &"x".repeat(31)).is_err());
+        assert!(check_import("APIok", &format!("{},", "x".repeat(32))).is_err());
+    }
 }

@@ -4,24 +4,37 @@
 //! files → only then the socket. Because rpc.sock appears only after livekit.yaml and
 //! backend.env are durable, "the socket accepts" means "config is ready" for every dependent.
 
-pub mod audit;
+//! # Layout
+//! - `config` — layered settings and the effective [`Config`] (`config.get` is its serialization)
+//! - `store` — every SQL statement, behind domain-level transactions (SQLite; PostgreSQL)
+//! - `keys` — the key rows and the rules about them (which key signs what)
+//! - `lifecycle` — observe the SFU → decide transitions → apply through the store → events
+//! - `render`, `sync`, `files` — typed renders of the files, written atomically when they differ
+//! - `livekit`, `sfu` — the Twirp client and the SFU health probe
+//! - `rpc/` — one module per method group; `socket` — serving rpc.sock with peer checks
+//! - `tokens`, `livekit_limits`, `audit`, `events`, `secrets`, `lock`, `notify`
+
+mod audit;
 pub mod config;
-pub mod db;
-pub mod error;
-pub mod events;
-pub mod files;
-pub mod keys;
-pub mod lifecycle;
-pub mod livekit;
+mod error;
+mod events;
+mod files;
+mod fleet;
+mod keys;
+mod lifecycle;
+mod livekit;
+mod livekit_limits;
 pub mod livekit_schema;
-pub mod lock;
-pub mod notify;
-pub mod render;
-pub mod rpc;
-pub mod secrets;
-pub mod sfu;
-pub mod socket;
-pub mod state;
+mod lock;
+mod notify;
+mod render;
+mod rpc;
+mod secrets;
+mod sfu;
+mod socket;
+mod state;
+mod store;
+mod sync;
 pub mod tokens;
 
 use std::future::Future;
@@ -33,11 +46,15 @@ use tokio::net::UnixListener;
 pub use config::Config;
 pub use error::{Error, Result};
 pub use hero_livekit_api::service::{init_tracing, shutdown_signal};
-use state::AppState;
+pub use keys::KeyRow;
+pub use rpc::parse as parse_params;
+pub use secrets::Secret;
+pub use state::AppState;
+pub use store::Store;
 
 /// A booted control plane: files written, lock held, socket bound, not yet serving.
 pub struct Booted {
-    pub state: AppState,
+    state: AppState,
     listener: UnixListener,
     access: socket::Access,
     _lock: lock::InstanceLock,
@@ -64,9 +81,19 @@ pub async fn boot(config: Config) -> Result<Booted> {
     if removed > 0 {
         tracing::info!(removed, "removed temp files left by an interrupted write");
     }
-    let pool = db::connect(&config.path(paths::SERVER_DB)).await?;
-    let active = keys::ensure_active(&pool).await?;
-    let synced = state::sync_files(&config, &pool, !fresh).await?;
+    let store = Store::open_sqlite(&config.path(paths::SERVER_DB)).await?;
+    // Boot step 6: one active key (minted on a fresh home), and transitions that fell due
+    // while the server was down, committed before any file is rendered.
+    let now = hero_livekit_api::timefmt::now_unix();
+    for k in store.retire_due(now).await? {
+        tracing::info!(api_key = %k, "key retired: its grace period ended");
+    }
+    if let Some(k) = store.ensure_active_key(now).await? {
+        tracing::info!(api_key = %k, "minted the first API key");
+    }
+    let rows = store.keys().await?;
+    let active = keys::signer(&rows)?.api_key.clone();
+    let synced = sync::sync_files(&config, &store, !fresh).await?;
 
     socket::prepare(&config.socket, group).await?;
     let listener = socket::bind(&config.socket, group)?;
@@ -74,8 +101,8 @@ pub async fn boot(config: Config) -> Result<Booted> {
         own_uid: rustix::process::getuid().as_raw(),
         group,
     };
-    tracing::info!(api_key = %active.api_key, "keys ready");
-    let state = AppState::new(config, pool, &synced);
+    tracing::info!(api_key = %active, "keys ready");
+    let state = AppState::new(config, store, &synced);
     Ok(Booted {
         state,
         listener,
@@ -85,6 +112,11 @@ pub async fn boot(config: Config) -> Result<Booted> {
 }
 
 impl Booted {
+    /// The state the server will serve with (tests drive the RPC module with it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
     /// Steps 9–10: announce readiness, serve until `shutdown`, then stop accepting, let
     /// in-flight calls finish, remove the socket and release the lock.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<()> {
@@ -94,8 +126,9 @@ impl Booted {
             access,
             _lock,
         } = self;
-        let cfg = &state.config;
-        let active = keys::active(&state.pool).await?;
+        let cfg = state.config();
+        let rows = state.store().keys().await?;
+        let active = keys::signer(&rows)?;
         println!(
             "hero_livekit_server ready: socket {} | key {} | {} | {}",
             cfg.socket.display(),
@@ -117,7 +150,7 @@ impl Booted {
         shutdown.await;
         timer.abort();
         // Subscribers get a terminal item instead of a connection that just drops.
-        state.events.emit(
+        state.events().emit(
             "error",
             serde_json::json!({ "reason": "the server is stopping" }),
         );
@@ -129,8 +162,8 @@ impl Booted {
         // Wait (bounded) for connections to drain, then remove the socket before the lock is
         // released, so a successor never sees our socket as live.
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), handle.stopped()).await;
-        let _ = std::fs::remove_file(&state.config.socket);
-        state.pool.close().await;
+        let _ = std::fs::remove_file(&state.config().socket);
+        state.store().close().await;
         Ok(())
     }
 }
@@ -138,4 +171,18 @@ impl Booted {
 /// Boots and serves until `shutdown` resolves.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<()> {
     boot(config).await?.serve(shutdown).await
+}
+
+/// The JSON-RPC module over a booted state, for in-process tests and tools.
+pub fn rpc_module(state: AppState) -> jsonrpsee::RpcModule<AppState> {
+    rpc::module(state)
+}
+
+/// `hero_livekit backup`: a consistent copy of the database at `url` into `dest` (0600),
+/// taken while the server runs.
+pub async fn backup(url: &str, dest: &std::path::Path) -> Result<()> {
+    let store = Store::open(url).await?;
+    let result = store.backup_to(dest).await;
+    store.close().await;
+    Ok(result?)
 }

@@ -1,23 +1,26 @@
 //! Key lifecycle and restart detection (design §8).
 //!
-//! Transitions are driven by what the running SFU is seen to accept, are committed to
-//! server.db first, and only then re-rendered into the files. `observe` is the one place that
-//! looks at the SFU and applies due transitions; `status`, a timer and the key methods call it.
+//! One observation is: probe what the SFU accepts → [`decide`] which transitions are due (a pure
+//! function of the rows and what was seen) → apply each through the store (conditional updates,
+//! so a transition already made by someone else is a no-op) → re-render the files → emit events.
+//! `status`, a timer and the key methods all go through here, one at a time.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use hero_livekit_api::timefmt::now_unix;
-use hero_livekit_api::types::{KeyAcceptance, KeyChange, KeyState, SfuStatus};
+use hero_livekit_api::types::{
+    FleetSummary, KeyAcceptance, KeyChange, KeyState, NodeClass, SfuStatus,
+};
 use serde_json::json;
 
-use crate::db;
 use crate::error::{Error, Result};
+use crate::fleet::{SeenNode, Snapshot};
 use crate::keys::{self, KeyRow};
 use crate::livekit::Acceptance;
-use crate::render::CANARY_PREFIX;
-use crate::secrets;
-use crate::state::{AppState, CANARY_SECRET};
+use crate::state::{AppState, Seen};
+use crate::store::Revoked;
+use crate::sync::CANARY_SECRET;
 
 /// How often the timer observes the SFU (applies `retire_at`, notices restarts).
 pub const OBSERVE_EVERY: Duration = Duration::from_secs(5);
@@ -25,8 +28,37 @@ pub const OBSERVE_EVERY: Duration = Duration::from_secs(5);
 pub struct Observation {
     pub sfu: SfuStatus,
     pub keys: Vec<KeyAcceptance>,
+    pub fleet: FleetSummary,
     pub restart_required: bool,
     pub restart_reasons: Vec<String>,
+}
+
+/// A transition the observation found due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transition {
+    /// The pending key is accepted: it becomes active, the active key starts retiring.
+    Activate(String),
+    /// A retired key is refused: it is gone for good.
+    RevokeRetired(String),
+}
+
+/// What one node said: about each key, and about the canary (whether it runs exactly the
+/// livekit.yaml on disk).
+#[derive(Debug, Clone, Default)]
+pub struct NodeProbe {
+    pub keys: HashMap<String, Acceptance>,
+    pub canary: Option<Acceptance>,
+}
+
+/// What the fleet said about one key, over the nodes that gate transitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every gating node accepts it (and there is at least one).
+    AllAccept,
+    /// Every gating node refuses it (and there is at least one).
+    NoneAccept,
+    /// Some do, some do not, or some could not be asked.
+    Mixed,
 }
 
 fn as_bool(a: Option<Acceptance>) -> Option<bool> {
@@ -37,93 +69,80 @@ fn as_bool(a: Option<Acceptance>) -> Option<bool> {
     }
 }
 
-/// Probes the SFU, applies due and observed transitions, and works out whether the SFU must be
-/// restarted to load the files on disk.
-pub async fn observe(state: &AppState) -> Result<Observation> {
-    let mut seen = state.observed.lock().await;
-    let mut changed = false;
-    for k in keys::apply_due(&state.pool, now_unix()).await? {
-        state.events.emit("key.retired", json!({ "api_key": k }));
-        changed = true;
-    }
+/// Whether a node's acceptance gates key transitions: every fresh node that can hold
+/// participants — live and starting nodes, and draining or suspended nodes that still have
+/// clients (new participants still join rooms they host). Stale nodes never block: LiveKit
+/// routes nothing to them.
+pub fn gates(node: &SeenNode) -> bool {
+    node.probed()
+        && match node.class {
+            NodeClass::Live | NodeClass::Starting => true,
+            NodeClass::Draining | NodeClass::Suspended => node.num_clients > 0,
+            NodeClass::Stale => false,
+        }
+}
 
-    let mut sfu = crate::sfu::probe(state).await;
-    let rows = keys::all(&state.pool).await?;
-    let mut acceptance: HashMap<String, Acceptance> = HashMap::new();
-    if sfu.reachable {
-        for k in rows.iter().filter(|k| k.state != KeyState::Revoked) {
-            acceptance.insert(
-                k.api_key.clone(),
-                state.livekit.accepts(&k.api_key, k.secret.expose()).await,
-            );
+/// Per key, what the gating nodes said.
+pub fn verdicts(rows: &[KeyRow], probes: &[(&SeenNode, &NodeProbe)]) -> HashMap<String, Verdict> {
+    let gating: Vec<&NodeProbe> = probes
+        .iter()
+        .filter(|(n, _)| gates(n))
+        .map(|(_, p)| *p)
+        .collect();
+    rows.iter()
+        .map(|k| {
+            let answers: Vec<Option<Acceptance>> = gating
+                .iter()
+                .map(|p| p.keys.get(&k.api_key).copied())
+                .collect();
+            let v = if answers.is_empty() {
+                Verdict::Mixed
+            } else if answers.iter().all(|a| *a == Some(Acceptance::Accepted)) {
+                Verdict::AllAccept
+            } else if answers.iter().all(|a| *a == Some(Acceptance::NotLoaded)) {
+                Verdict::NoneAccept
+            } else {
+                Verdict::Mixed
+            };
+            (k.api_key.clone(), v)
+        })
+        .collect()
+}
+
+/// Which transitions are due, given the key rows and what the fleet said about each key. A
+/// pending key activates only when every gating node accepts it; a retired key is revoked only
+/// when every gating node refuses it. Keys the fleet could not be asked about never move.
+pub fn decide(rows: &[KeyRow], verdicts: &HashMap<String, Verdict>) -> Vec<Transition> {
+    let mut out = Vec::new();
+    for k in rows {
+        match (k.state, verdicts.get(&k.api_key)) {
+            (KeyState::Pending, Some(Verdict::AllAccept)) => {
+                out.push(Transition::Activate(k.api_key.clone()))
+            }
+            (KeyState::Retired, Some(Verdict::NoneAccept)) => {
+                out.push(Transition::RevokeRetired(k.api_key.clone()))
+            }
+            _ => {}
         }
     }
+    out
+}
 
-    // A pending key the SFU accepts becomes active; the old active key starts its grace.
-    if let Some(p) = rows.iter().find(|k| k.state == KeyState::Pending)
-        && acceptance.get(&p.api_key) == Some(&Acceptance::Accepted)
-    {
-        let grace = grace_of(state, &p.api_key).await?;
-        let now = now_unix();
-        let mut tx = state.pool.begin().await?;
-        let retiring: Vec<String> = sqlx::query_scalar(
-            "UPDATE keys SET state = 'retiring', retire_at = ? WHERE state = 'active' RETURNING api_key",
-        )
-        .bind(now + grace)
-        .fetch_all(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE keys SET state = 'active', activated_at = ? WHERE api_key = ?")
-            .bind(now)
-            .bind(&p.api_key)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        tracing::info!(api_key = %p.api_key, "the SFU accepts the new key: it is now active");
-        state
-            .events
-            .emit("key.active", json!({ "api_key": p.api_key }));
-        for k in retiring {
-            state
-                .events
-                .emit("key.retiring", json!({ "api_key": k, "grace_s": grace }));
-        }
-        changed = true;
-    }
-    // A retired key the SFU refuses is gone for good.
-    for k in rows.iter().filter(|k| k.state == KeyState::Retired) {
-        if acceptance.get(&k.api_key) == Some(&Acceptance::NotLoaded) {
-            sqlx::query("UPDATE keys SET state = 'revoked', revoked_at = ? WHERE api_key = ? AND state = 'retired'")
-                .bind(now_unix())
-                .bind(&k.api_key)
-                .execute(&state.pool)
-                .await?;
-            tracing::info!(api_key = %k.api_key, "the SFU no longer accepts the retired key: revoked");
-            state
-                .events
-                .emit("key.revoked", json!({ "api_key": k.api_key }));
-            changed = true;
-        }
-    }
-    if changed {
-        state.resync().await?;
-    }
-
-    // The canary: accepted only by an SFU that runs exactly the livekit.yaml on disk.
-    if sfu.reachable {
-        let canary = state.canary_key.lock().expect("canary lock").clone();
-        let secret = db::ensure_secret(&state.pool, CANARY_SECRET).await?;
-        sfu.config_loaded = as_bool(Some(state.livekit.accepts(&canary, secret.expose()).await));
-    }
-
-    let rows = keys::all(&state.pool).await?;
+/// Why one SFU must restart to run the files on disk (empty: it need not). The wording speaks
+/// of "the SFU"; fleet nodes get their id in front.
+pub fn restart_reasons(rows: &[KeyRow], probe: &NodeProbe) -> Vec<String> {
     let mut reasons = Vec::new();
-    if sfu.config_loaded == Some(false) {
+    if probe.canary == Some(Acceptance::NotLoaded) {
         reasons.push("livekit.yaml changed since the SFU started".to_string());
     }
-    for k in &rows {
-        match (k.state, acceptance.get(&k.api_key)) {
+    for k in rows {
+        match (k.state, probe.keys.get(&k.api_key)) {
             (KeyState::Pending, Some(Acceptance::NotLoaded)) => reasons.push(format!(
                 "new key {} is not loaded by the SFU yet",
+                k.api_key
+            )),
+            (KeyState::Active, Some(Acceptance::NotLoaded)) => reasons.push(format!(
+                "active key {} is not loaded by the SFU: tokens minted now are refused there",
                 k.api_key
             )),
             (KeyState::Retired, Some(Acceptance::Accepted)) => reasons.push(format!(
@@ -133,85 +152,353 @@ pub async fn observe(state: &AppState) -> Result<Observation> {
             _ => {}
         }
     }
-    let restart_required = !reasons.is_empty();
+    reasons
+}
 
-    if seen.reachable != Some(sfu.reachable) {
+/// Asks one node about every non-revoked key and the canary, all at once.
+async fn probe_node(
+    state: &AppState,
+    url: &str,
+    rows: &[KeyRow],
+    canary: &(String, String),
+) -> NodeProbe {
+    let lk = state.livekit().at(url);
+    let asks = rows
+        .iter()
+        .filter(|k| k.state != KeyState::Revoked)
+        .map(|k| {
+            let lk = lk.clone();
+            async move {
+                (
+                    k.api_key.clone(),
+                    lk.accepts(&k.api_key, k.secret.expose()).await,
+                )
+            }
+        });
+    let (keys, canary) = tokio::join!(
+        futures_util::future::join_all(asks),
+        lk.accepts(&canary.0, &canary.1)
+    );
+    NodeProbe {
+        keys: keys.into_iter().collect(),
+        canary: Some(canary),
+    }
+}
+
+/// Probes every probed node of the snapshot concurrently. Without Redis the one SFU is probed
+/// only when it answers health (as before the fleet existed).
+async fn probe_fleet(
+    state: &AppState,
+    snap: &Snapshot,
+    rows: &[KeyRow],
+    sfu_reachable: bool,
+) -> Result<HashMap<String, NodeProbe>> {
+    let canary = (
+        state.canary_key(),
+        state.secret(CANARY_SECRET).await?.expose().to_string(),
+    );
+    let targets: Vec<&SeenNode> = snap
+        .nodes
+        .iter()
+        .filter(|n| n.probed() && (snap.source != "config" || sfu_reachable))
+        .collect();
+    let probes = futures_util::future::join_all(
+        targets
+            .iter()
+            .map(|n| probe_node(state, &n.url, rows, &canary)),
+    )
+    .await;
+    Ok(targets.iter().map(|n| n.id.clone()).zip(probes).collect())
+}
+
+/// Applies one transition; returns whether it changed anything (false when another caller
+/// already made it).
+async fn apply(state: &AppState, t: &Transition) -> Result<bool> {
+    let store = state.store();
+    let now = now_unix();
+    match t {
+        Transition::Activate(key) => {
+            let default_grace = state.config().token_max_ttl.as_secs() as i64;
+            let Some((retiring, grace)) = store.promote_pending(key, now, default_grace).await?
+            else {
+                return Ok(false);
+            };
+            tracing::info!(api_key = %key, "every node accepts the new key: it is now active");
+            state.events().emit("key.active", json!({ "api_key": key }));
+            for k in retiring {
+                state
+                    .events()
+                    .emit("key.retiring", json!({ "api_key": k, "grace_s": grace }));
+            }
+            Ok(true)
+        }
+        Transition::RevokeRetired(key) => {
+            if !store.revoke_retired(key, now).await? {
+                return Ok(false);
+            }
+            tracing::info!(api_key = %key, "no node accepts the retired key any more: revoked");
+            state
+                .events()
+                .emit("key.revoked", json!({ "api_key": key }));
+            Ok(true)
+        }
+    }
+}
+
+/// Emits `node.*` events for what changed since the last read of the fleet.
+fn node_events(state: &AppState, last: &mut Seen, snap: &Snapshot) {
+    if snap.source != "redis" || snap.redis_reachable != Some(true) {
+        return;
+    }
+    let now: HashMap<String, (NodeClass, &SeenNode)> = snap
+        .nodes
+        .iter()
+        .map(|n| (n.id.clone(), (n.class, n)))
+        .collect();
+    let first = last.classes.is_none();
+    let before = last.classes.take().unwrap_or_default();
+    for (id, (class, n)) in &now {
+        let data = json!({ "node": id, "ip": n.ip, "region": n.region, "class": class });
+        match before.get(id) {
+            None if !first && *class != NodeClass::Stale => {
+                state.events().emit("node.joined", data.clone())
+            }
+            Some(old) if old == class => continue,
+            _ if first => continue,
+            _ => {}
+        }
+        match class {
+            NodeClass::Stale if before.get(id).is_some_and(|c| *c != NodeClass::Stale) => {
+                state.events().emit("node.stale", data)
+            }
+            NodeClass::Draining => state.events().emit("node.draining", data),
+            _ => {}
+        }
+    }
+    for id in before.keys().filter(|id| !now.contains_key(*id)) {
+        state.events().emit("node.left", json!({ "node": id }));
+    }
+    last.classes = Some(now.into_iter().map(|(id, (c, _))| (id, c)).collect());
+}
+
+/// Probes the fleet, applies due and observed transitions, and works out which nodes must be
+/// restarted to load the files on disk.
+pub async fn observe(state: &AppState) -> Result<Observation> {
+    let mut last = state.transitions().await;
+    let mut changed = false;
+    for k in state.store().retire_due(now_unix()).await? {
+        tracing::info!(api_key = %k, "key retired: its grace period ended");
+        state.events().emit("key.retired", json!({ "api_key": k }));
+        changed = true;
+    }
+
+    let rows = state.store().keys().await?;
+    let (mut sfu, snap) = tokio::join!(crate::sfu::probe(state), state.fleet().read(now_unix()));
+    node_events(state, &mut last, &snap);
+    let probes = probe_fleet(state, &snap, &rows, sfu.reachable).await?;
+    // Transitions only on a fresh view of the fleet: with Redis down, nothing moves.
+    if snap.redis_reachable != Some(false) {
+        let pairs: Vec<(&SeenNode, &NodeProbe)> = snap
+            .nodes
+            .iter()
+            .filter_map(|n| probes.get(&n.id).map(|p| (n, p)))
+            .collect();
+        for t in decide(&rows, &verdicts(&rows, &pairs)) {
+            changed |= apply(state, &t).await?;
+        }
+    }
+    // A transition rewrote livekit.yaml, so the canary changed: ask again.
+    let probes = if changed {
+        state.resync().await?;
+        let rows = state.store().keys().await?;
+        probe_fleet(state, &snap, &rows, sfu.reachable).await?
+    } else {
+        probes
+    };
+
+    let rows = state.store().keys().await?;
+    let pairs: Vec<(&SeenNode, &NodeProbe)> = snap
+        .nodes
+        .iter()
+        .filter_map(|n| probes.get(&n.id).map(|p| (n, p)))
+        .collect();
+    let by_key = verdicts(&rows, &pairs);
+    let fleet_mode = snap.source == "redis";
+
+    // Restart reasons: the one SFU's as before; in a fleet, each node's with its id.
+    let mut reasons = Vec::new();
+    let mut views = HashMap::new();
+    let mut needing = Vec::new();
+    for (node, probe) in &pairs {
+        let node_reasons = restart_reasons(&rows, probe);
+        let active = keys::signer(&rows).ok().map(|k| k.api_key.clone());
+        views.insert(
+            node.id.clone(),
+            NodeView {
+                runs_current_config: as_bool(probe.canary),
+                accepts_active_key: active.and_then(|k| as_bool(probe.keys.get(&k).copied())),
+                restart_reasons: node_reasons.clone(),
+            },
+        );
+        if !node_reasons.is_empty() {
+            needing.push(node.id.clone());
+        }
+        if fleet_mode {
+            reasons.extend(node_reasons.iter().map(|r| {
+                format!(
+                    "node {} ({}): {}",
+                    node.id,
+                    node.ip,
+                    r.replace("the SFU", "it")
+                )
+            }));
+        } else {
+            reasons.extend(node_reasons);
+        }
+    }
+    if fleet_mode {
+        sfu.config_loaded = fleet_config_loaded(&pairs);
+        if let Some(e) = &snap.redis_error {
+            reasons.push(format!("the fleet is unknown: {e}"));
+        }
+    } else {
+        sfu.config_loaded = pairs.first().and_then(|(_, p)| as_bool(p.canary));
+    }
+    // Node-level restart events, on change.
+    for (id, view) in &views {
+        let required = !view.restart_reasons.is_empty();
+        if fleet_mode && last.node_restart.get(id) != Some(&required) {
+            if last.node_restart.contains_key(id) || required {
+                state.events().emit(
+                    "node.restart_required",
+                    json!({ "node": id, "required": required, "reasons": view.restart_reasons }),
+                );
+            }
+            last.node_restart.insert(id.clone(), required);
+        }
+    }
+    let restart_required = !needing.is_empty();
+
+    if last.reachable != Some(sfu.reachable) {
         let kind = if sfu.reachable {
             "sfu.reachable"
         } else {
             "sfu.unreachable"
         };
         state
-            .events
+            .events()
             .emit(kind, json!({ "url": sfu.url, "error": sfu.error }));
-        seen.reachable = Some(sfu.reachable);
+        last.reachable = Some(sfu.reachable);
     }
-    if seen.restart_required != Some(restart_required) {
-        if seen.restart_required.is_some() || restart_required {
-            state.events.emit(
+    if last.restart_required != Some(restart_required) {
+        if last.restart_required.is_some() || restart_required {
+            state.events().emit(
                 "restart_required",
                 json!({ "required": restart_required, "reasons": reasons }),
             );
         }
-        seen.restart_required = Some(restart_required);
+        last.restart_required = Some(restart_required);
     }
-    let keys = rows
+    let keys: Vec<KeyAcceptance> = rows
         .iter()
         .filter(|k| k.state != KeyState::Revoked)
         .map(|k| KeyAcceptance {
             api_key: k.api_key.clone(),
             state: k.state,
-            sfu_accepts: as_bool(acceptance.get(&k.api_key).copied()),
+            sfu_accepts: match by_key.get(&k.api_key) {
+                Some(Verdict::AllAccept) => Some(true),
+                Some(Verdict::NoneAccept) => Some(false),
+                // Mixed: false when any gating node refuses it, unknown otherwise.
+                _ => pairs
+                    .iter()
+                    .filter(|(n, _)| gates(n))
+                    .any(|(_, p)| p.keys.get(&k.api_key) == Some(&Acceptance::NotLoaded))
+                    .then_some(false),
+            },
         })
         .collect();
-    *state.acceptance.lock().expect("acceptance lock") = acceptance;
+    let fleet = summary(&snap, &needing);
+    let acceptance: HashMap<String, Acceptance> = keys_acceptance(&keys);
+    state.set_acceptance(acceptance);
+    state.set_node_views(views);
     Ok(Observation {
         sfu,
         keys,
+        fleet,
         restart_required,
         restart_reasons: reasons,
     })
 }
 
-async fn grace_of(state: &AppState, api_key: &str) -> Result<i64> {
-    let g: Option<i64> = sqlx::query_scalar("SELECT grace_s FROM keys WHERE api_key = ?")
-        .bind(api_key)
-        .fetch_one(&state.pool)
-        .await?;
-    Ok(g.unwrap_or(state.config.token_max_ttl.as_secs() as i64))
+/// What `node.list` shows about a node from the last observation.
+#[derive(Debug, Clone, Default)]
+pub struct NodeView {
+    pub runs_current_config: Option<bool>,
+    pub accepts_active_key: Option<bool>,
+    pub restart_reasons: Vec<String>,
+}
+
+fn fleet_config_loaded(pairs: &[(&SeenNode, &NodeProbe)]) -> Option<bool> {
+    let answers: Vec<Option<bool>> = pairs.iter().map(|(_, p)| as_bool(p.canary)).collect();
+    if answers.contains(&Some(false)) {
+        Some(false)
+    } else if !answers.is_empty() && answers.iter().all(|a| *a == Some(true)) {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+fn keys_acceptance(keys: &[KeyAcceptance]) -> HashMap<String, Acceptance> {
+    keys.iter()
+        .filter_map(|k| {
+            let a = match k.sfu_accepts {
+                Some(true) => Acceptance::Accepted,
+                Some(false) => Acceptance::NotLoaded,
+                None => return None,
+            };
+            Some((k.api_key.clone(), a))
+        })
+        .collect()
+}
+
+/// `status.fleet`.
+pub fn summary(snap: &Snapshot, needing: &[String]) -> FleetSummary {
+    let count = |c: NodeClass| snap.nodes.iter().filter(|n| n.class == c).count();
+    FleetSummary {
+        source: snap.source.to_string(),
+        redis_reachable: snap.redis_reachable,
+        redis_error: snap.redis_error.clone(),
+        live: count(NodeClass::Live),
+        starting: count(NodeClass::Starting),
+        draining: count(NodeClass::Draining),
+        suspended: count(NodeClass::Suspended),
+        stale: count(NodeClass::Stale),
+        restart_required: needing.to_vec(),
+        stale_nodes: snap
+            .nodes
+            .iter()
+            .filter(|n| n.class == NodeClass::Stale)
+            .map(|n| n.id.clone())
+            .collect(),
+    }
 }
 
 /// `keys.rotate`: a new pending key, in livekit.yaml (and signing webhooks) at once, signing
 /// tokens only once the SFU is seen accepting it.
 pub async fn rotate(state: &AppState, grace_s: Option<u64>) -> Result<KeyChange> {
-    let _guard = state.observed.lock().await;
-    let grace = grace_s.unwrap_or(state.config.token_max_ttl.as_secs());
+    let _turn = state.transitions().await;
+    let grace = grace_s.unwrap_or(state.config().token_max_ttl.as_secs());
     if grace > 10 * 365 * 86400 {
         return Err(Error::params("grace_s", "must be at most ten years"));
     }
-    let mut tx = state.pool.begin().await?;
-    let pending: Option<String> =
-        sqlx::query_scalar("SELECT api_key FROM keys WHERE state = 'pending'")
-            .fetch_optional(&mut *tx)
-            .await?;
-    if let Some(p) = pending {
-        return Err(Error::Conflict(format!(
-            "a rotation is already in progress: key {p} is pending until the SFU is restarted and accepts it"
-        )));
-    }
-    let key = secrets::new_api_key();
-    let secret = secrets::new_secret();
-    sqlx::query("INSERT INTO keys (api_key, secret, state, created_at, grace_s) VALUES (?, ?, 'pending', ?, ?)")
-        .bind(&key)
-        .bind(secret.expose())
-        .bind(now_unix())
-        .bind(grace as i64)
-        .execute(&mut *tx)
+    let key = state
+        .store()
+        .insert_pending(grace as i64, now_unix())
         .await?;
-    tx.commit().await?;
     tracing::info!(api_key = %key, grace_s = grace, "rotation started: new key pending");
     state
-        .events
+        .events()
         .emit("key.pending", json!({ "api_key": key, "grace_s": grace }));
     state.resync().await?;
     Ok(KeyChange {
@@ -222,40 +509,16 @@ pub async fn rotate(state: &AppState, grace_s: Option<u64>) -> Result<KeyChange>
 
 /// `keys.revoke`: the emergency path. The key leaves every file at once.
 pub async fn revoke(state: &AppState, api_key: &str) -> Result<KeyChange> {
-    let _guard = state.observed.lock().await;
-    let row = keys::get(&state.pool, api_key)
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("no key {api_key}")))?;
-    if row.state == KeyState::Revoked {
-        return Err(Error::Conflict(format!("key {api_key} is already revoked")));
+    let _turn = state.transitions().await;
+    let outcome = state.store().revoke(api_key, now_unix()).await?;
+    if let Revoked::Promoted(k) = &outcome {
+        // The SFU will accept it after its restart, which revoking a compromised key requires.
+        tracing::warn!(api_key = %k, "the pending key signs tokens now that the active key is revoked");
+        state.events().emit("key.active", json!({ "api_key": k }));
     }
-    let now = now_unix();
-    let mut tx = state.pool.begin().await?;
-    if row.state == KeyState::Active {
-        // Another key must be able to sign: a pending one takes over at once (the SFU will
-        // accept it after its restart, which revoking a compromised key requires anyway).
-        let promoted = sqlx::query(
-            "UPDATE keys SET state = 'active', activated_at = ? WHERE state = 'pending'",
-        )
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if promoted == 0 {
-            return Err(Error::Conflict(format!(
-                "cannot revoke {api_key}: it is the only key that can sign tokens; run keys.rotate first"
-            )));
-        }
-    }
-    sqlx::query("UPDATE keys SET state = 'revoked', revoked_at = ? WHERE api_key = ?")
-        .bind(now)
-        .bind(api_key)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
     tracing::warn!(api_key = %api_key, "key revoked");
     state
-        .events
+        .events()
         .emit("key.revoked", json!({ "api_key": api_key }));
     state.resync().await?;
     Ok(KeyChange {
@@ -267,60 +530,16 @@ pub async fn revoke(state: &AppState, api_key: &str) -> Result<KeyChange> {
 /// `keys.import`: adopt an existing deployment's key as the active key; the previous active
 /// key keeps working for the maximum token lifetime.
 pub async fn import(state: &AppState, api_key: &str, secret: &str) -> Result<KeyChange> {
-    let _guard = state.observed.lock().await;
-    if api_key.is_empty()
-        || api_key.len() > 64
-        || !api_key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
-        return Err(Error::params(
-            "api_key",
-            "must be 1-64 characters of A-Z, a-z, 0-9, _ or -",
-        ));
-    }
-    if api_key.starts_with(CANARY_PREFIX) {
-        return Err(Error::params(
-            "api_key",
-            format!("the {CANARY_PREFIX} prefix is reserved"),
-        ));
-    }
-    if secret.len() < 32 {
-        return Err(Error::params(
-            "secret",
-            "must be at least 32 characters (LiveKit's minimum)",
-        ));
-    }
-    if !secret
-        .bytes()
-        .all(|b| b.is_ascii_graphic() && b != b',' && b != b'"' && b != b'\\')
-    {
-        return Err(Error::params(
-            "secret",
-            "must be printable ASCII without spaces, commas, quotes or backslashes",
-        ));
-    }
-    if keys::get(&state.pool, api_key).await?.is_some() {
-        return Err(Error::Conflict(format!("key {api_key} already exists")));
-    }
-    let now = now_unix();
-    let grace = state.config.token_max_ttl.as_secs() as i64;
-    let mut tx = state.pool.begin().await?;
-    sqlx::query("UPDATE keys SET state = 'retiring', retire_at = ? WHERE state = 'active'")
-        .bind(now + grace)
-        .execute(&mut *tx)
+    let _turn = state.transitions().await;
+    keys::check_import(api_key, secret)?;
+    let grace = state.config().token_max_ttl.as_secs() as i64;
+    state
+        .store()
+        .import_active(api_key, secret, now_unix(), grace)
         .await?;
-    sqlx::query("INSERT INTO keys (api_key, secret, state, created_at, activated_at) VALUES (?, ?, 'active', ?, ?)")
-        .bind(api_key)
-        .bind(secret)
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
     tracing::info!(api_key = %api_key, "imported key is now active");
     state
-        .events
+        .events()
         .emit("key.imported", json!({ "api_key": api_key }));
     state.resync().await?;
     Ok(KeyChange {
@@ -334,7 +553,7 @@ pub fn with_acceptance(
     state: &AppState,
     rows: Vec<KeyRow>,
 ) -> Vec<hero_livekit_api::types::KeyInfo> {
-    let seen = state.acceptance.lock().expect("acceptance lock");
+    let seen = state.acceptance();
     rows.into_iter()
         .map(|k| {
             let a = as_bool(seen.get(&k.api_key).copied());
@@ -352,5 +571,116 @@ pub async fn run_timer(state: AppState, every: Duration) {
         if let Err(e) = observe(&state).await {
             tracing::warn!(error = %e, "observing the SFU failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::Secret;
+
+    fn row(name: &str, state: KeyState) -> KeyRow {
+        KeyRow {
+            api_key: name.into(),
+            secret: Secret::new("s".repeat(40)),
+            state,
+            created_at: 1,
+            activated_at: None,
+            retire_at: None,
+            revoked_at: None,
+        }
+    }
+
+    fn node(id: &str, class: NodeClass, clients: i64) -> SeenNode {
+        SeenNode {
+            id: id.into(),
+            ip: "10.0.0.1".into(),
+            region: String::new(),
+            state: "serving".into(),
+            class,
+            fresh: class != NodeClass::Stale,
+            updated_at: Some(1),
+            started_at: None,
+            num_rooms: 0,
+            num_clients: clients,
+            num_tracks_in: 0,
+            num_tracks_out: 0,
+            cpu_load: 0.0,
+            num_cpus: 1,
+            url: "http://10.0.0.1:7880".into(),
+            problems: vec![],
+        }
+    }
+
+    fn probe(pairs: &[(&str, Acceptance)]) -> NodeProbe {
+        NodeProbe {
+            keys: pairs.iter().map(|(k, a)| (k.to_string(), *a)).collect(),
+            canary: Some(Acceptance::Accepted),
+        }
+    }
+
+    fn due(rows: &[KeyRow], nodes: &[(SeenNode, NodeProbe)]) -> Vec<Transition> {
+        let pairs: Vec<(&SeenNode, &NodeProbe)> = nodes.iter().map(|(n, p)| (n, p)).collect();
+        decide(rows, &verdicts(rows, &pairs))
+    }
+
+    #[test]
+    fn a_pending_key_activates_only_once_every_live_node_accepts_it() {
+        use Acceptance::*;
+        let rows = [row("A", KeyState::Active), row("P", KeyState::Pending)];
+        let live = |id, a| (node(id, NodeClass::Live, 0), probe(&[("P", a)]));
+        assert!(due(&rows, &[live("n1", Accepted), live("n2", NotLoaded)]).is_empty());
+        assert!(due(&rows, &[live("n1", Accepted), live("n2", Unknown)]).is_empty());
+        assert!(due(&rows, &[]).is_empty(), "no node, no activation");
+        assert_eq!(
+            due(&rows, &[live("n1", Accepted), live("n2", Accepted)]),
+            vec![Transition::Activate("P".into())]
+        );
+        // A stale node never blocks; an empty draining node neither; a busy draining one does.
+        let stale = (node("s", NodeClass::Stale, 9), probe(&[("P", NotLoaded)]));
+        let idle = (
+            node("d", NodeClass::Draining, 0),
+            probe(&[("P", NotLoaded)]),
+        );
+        let busy = (
+            node("b", NodeClass::Draining, 3),
+            probe(&[("P", NotLoaded)]),
+        );
+        assert_eq!(due(&rows, &[live("n1", Accepted), stale, idle]).len(), 1);
+        assert!(due(&rows, &[live("n1", Accepted), busy]).is_empty());
+    }
+
+    #[test]
+    fn a_retired_key_is_revoked_only_once_every_node_refuses_it() {
+        use Acceptance::*;
+        let rows = [row("A", KeyState::Active), row("R", KeyState::Retired)];
+        let live = |id, a| (node(id, NodeClass::Live, 0), probe(&[("R", a)]));
+        assert!(due(&rows, &[live("n1", NotLoaded), live("n2", Accepted)]).is_empty());
+        assert_eq!(
+            due(&rows, &[live("n1", NotLoaded), live("n2", NotLoaded)]),
+            vec![Transition::RevokeRetired("R".into())]
+        );
+    }
+
+    #[test]
+    fn restart_reasons_say_what_the_sfu_lacks() {
+        use Acceptance::*;
+        let rows = [
+            row("A", KeyState::Active),
+            row("P", KeyState::Pending),
+            row("R", KeyState::Retired),
+        ];
+        let mut p = probe(&[("A", Accepted), ("P", NotLoaded), ("R", Accepted)]);
+        p.canary = Some(NotLoaded);
+        assert_eq!(
+            restart_reasons(&rows, &p),
+            vec![
+                "livekit.yaml changed since the SFU started".to_string(),
+                "new key P is not loaded by the SFU yet".to_string(),
+                "retired key R is still accepted by the SFU".to_string(),
+            ]
+        );
+        let old = probe(&[("A", NotLoaded)]);
+        assert!(restart_reasons(&rows, &old)[0].contains("active key A is not loaded"));
     }
 }

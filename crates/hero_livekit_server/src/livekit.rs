@@ -17,7 +17,8 @@ use crate::error::{Error, Result};
 /// Lifetime of the token minted for one API call.
 const CALL_TOKEN_TTL: Duration = Duration::from_secs(120);
 
-/// The grant a RoomService method needs (facts §3.3).
+/// The grant a RoomService method needs (facts §3.3), named as LiveKit names them.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone)]
 pub enum Grant {
     RoomCreate,
@@ -60,6 +61,14 @@ impl LiveKit {
 
     pub fn url(&self) -> &str {
         &self.base
+    }
+
+    /// The same client (connection pool, timeouts) aimed at another node's API.
+    pub fn at(&self, base: &str) -> LiveKit {
+        LiveKit {
+            base: base.trim_end_matches('/').to_string(),
+            http: self.http.clone(),
+        }
     }
 
     pub fn http(&self) -> &reqwest::Client {

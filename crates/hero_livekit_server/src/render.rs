@@ -12,8 +12,9 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
+use crate::config::{Redis, RedisBlock, SENTINEL_TIMEOUT_MS};
 use crate::error::{Error, Result};
-use crate::keys::KeyRow;
+use crate::keys::{self, KeyRow};
 use crate::livekit_schema;
 use crate::secrets::Secret;
 
@@ -26,7 +27,7 @@ struct LiveKitYaml {
     room: Room,
     logging: Logging,
     #[serde(skip_serializing_if = "Option::is_none")]
-    redis: Option<Redis>,
+    redis: Option<RedisBlock>,
     #[serde(skip_serializing_if = "Option::is_none")]
     prometheus: Option<Prometheus>,
 }
@@ -61,41 +62,47 @@ struct Logging {
 }
 
 #[derive(Serialize)]
-struct Redis {
-    address: String,
-}
-
-#[derive(Serialize)]
 struct Prometheus {
     port: u16,
 }
 
-pub const SFU_PORT: u16 = 7880;
 pub const SFU_RTC_TCP_PORT: u16 = 7881;
 pub const SFU_RTC_UDP_PORT: u16 = 7882;
 /// Prefix of the config canary key (design §8); never used to sign anything but probes.
 pub const CANARY_PREFIX: &str = "APIcanary";
 
-/// Settings the control plane owns: an override may not replace them.
-const MANAGED: &[&str] = &["keys", "key_file", "webhook.api_key", "webhook.urls"];
-
-/// The rendered files.
-#[derive(Debug, Clone)]
-pub struct Rendered {
-    pub livekit_yaml: String,
-    pub backend_env: BackendEnv,
-    /// The canary key in this render's `keys`.
-    pub canary_key: String,
-}
-
-/// The key that signs webhooks: a pending key as soon as it exists (it is in `keys`, so the SFU
-/// can use it once restarted), else the active key.
-pub fn webhook_key(keys: &[KeyRow]) -> Option<&KeyRow> {
-    use hero_livekit_api::types::KeyState::*;
-    keys.iter()
-        .rfind(|k| k.state == Pending)
-        .or_else(|| keys.iter().rfind(|k| k.state == Active))
-}
+/// Settings the control plane owns: an override may not replace them. Redis's connection is
+/// `[redis]`'s (the control plane reads the fleet from it and renders it into every file), so
+/// an override may tune the client (`pool_size`, `tls`…) but not point it elsewhere.
+const MANAGED: &[(&str, &str)] = &[
+    (
+        "keys",
+        "keys are managed with keys.rotate, keys.import and keys.revoke",
+    ),
+    (
+        "key_file",
+        "keys are managed with keys.rotate, keys.import and keys.revoke",
+    ),
+    (
+        "webhook.api_key",
+        "the webhook key follows the key lifecycle",
+    ),
+    ("webhook.urls", "set webhook_url"),
+    ("port", "set sfu_port"),
+    ("redis.address", "set [redis]"),
+    ("redis.username", "set [redis]"),
+    ("redis.password", "set [redis]"),
+    ("redis.db", "set [redis]"),
+    ("redis.use_tls", "set [redis]"),
+    ("redis.sentinel_master_name", "set [redis]"),
+    ("redis.sentinel_addresses", "set [redis]"),
+    ("redis.sentinel_username", "set [redis]"),
+    ("redis.sentinel_password", "set [redis]"),
+    (
+        "redis.cluster_addresses",
+        "Redis Cluster is not supported (LiveKit's cluster mode fails on multi-key commands)",
+    ),
+];
 
 fn merge(base: &mut Map<String, Value>, over: &Map<String, Value>, prefix: &str) -> Result<()> {
     for (k, v) in over {
@@ -104,10 +111,12 @@ fn merge(base: &mut Map<String, Value>, over: &Map<String, Value>, prefix: &str)
         } else {
             format!("{prefix}.{k}")
         };
-        if MANAGED.contains(&path.as_str()) {
+        if let Some((_, hint)) = MANAGED.iter().find(|(m, _)| *m == path) {
             return Err(Error::Config {
                 setting: format!("livekit_overrides.{path}"),
-                reason: "is managed by hero_livekit_server and cannot be overridden".into(),
+                reason: format!(
+                    "is managed by hero_livekit_server and cannot be overridden ({hint})"
+                ),
             });
         }
         match (base.get_mut(k), v) {
@@ -131,10 +140,9 @@ pub fn livekit_yaml(
     keys: &[KeyRow],
     canary_secret: &Secret,
 ) -> Result<(String, String)> {
-    let signer =
-        webhook_key(keys).ok_or_else(|| Error::Storage("no key can sign webhooks".into()))?;
+    let signer = keys::webhook_signer(keys)?;
     let base = LiveKitYaml {
-        port: SFU_PORT,
+        port: config.sfu_port,
         rtc: Rtc {
             tcp_port: SFU_RTC_TCP_PORT,
             udp_port: SFU_RTC_UDP_PORT,
@@ -158,15 +166,28 @@ pub fn livekit_yaml(
         logging: Logging {
             level: config.sfu_log_level.clone(),
         },
-        redis: config
-            .redis_address
-            .clone()
-            .map(|address| Redis { address }),
+        redis: config.redis.as_ref().map(Redis::block),
         prometheus: config.sfu_prometheus_port.map(|port| Prometheus { port }),
     };
     let mut doc = serde_json::to_value(&base).map_err(|e| Error::Internal(e.to_string()))?;
     if let Value::Object(map) = &mut doc {
         merge(map, &config.livekit_overrides, "")?;
+    }
+    if config.redis.as_ref().is_some_and(Redis::is_sentinel) {
+        for t in ["read_timeout", "write_timeout"] {
+            if let Some(ms) = doc["redis"][t]
+                .as_u64()
+                .filter(|ms| *ms < SENTINEL_TIMEOUT_MS)
+            {
+                return Err(Error::Config {
+                    setting: format!("livekit_overrides.redis.{t}"),
+                    reason: format!(
+                        "{ms} ms is below {SENTINEL_TIMEOUT_MS} ms: with Sentinel, short timeouts make \
+                         healthy nodes look dead whenever Redis stalls"
+                    ),
+                });
+            }
+        }
     }
     livekit_schema::check(&doc).map_err(|reason| Error::Config {
         setting: "livekit_overrides".into(),
@@ -193,11 +214,7 @@ pub fn backend_env(
     api_token: &Secret,
     endpoint_token: &Secret,
 ) -> Result<BackendEnv> {
-    use hero_livekit_api::types::KeyState::Active;
-    let signer = keys
-        .iter()
-        .rfind(|k| k.state == Active)
-        .ok_or_else(|| Error::Storage("no active key".into()))?;
+    let signer = keys::signer(keys)?;
     Ok(BackendEnv {
         livekit_url: config.livekit_url.clone(),
         livekit_public_url: config.public_url.clone(),
@@ -217,31 +234,4 @@ pub fn backend_env(
         token_max_ttl_s: config.token_max_ttl.as_secs(),
         cors_allowed_origins: config.cors_allowed_origins.clone(),
     })
-}
-
-/// Replaces every secret in a rendered livekit.yaml (key secrets, Redis/Prometheus/TURN
-/// passwords from overrides) with `<redacted>`.
-pub fn redact_livekit_yaml(text: &str) -> String {
-    let mut in_keys = false;
-    text.lines()
-        .map(|line| {
-            let trimmed = line.trim_start();
-            let indented = line.len() != trimmed.len();
-            if !indented {
-                in_keys = trimmed.starts_with("keys:");
-                return line.to_string();
-            }
-            let secret_field = ["password:", "secret:", "credential:", "sentinel_password:"]
-                .iter()
-                .any(|f| trimmed.starts_with(f));
-            if (in_keys || secret_field)
-                && let Some((k, _)) = line.split_once(": ")
-            {
-                return format!("{k}: <redacted>");
-            }
-            line.to_string()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-        + "\n"
 }

@@ -48,6 +48,14 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Serialized (in `config.get`, audit, any response) as `<redacted>`: a secret reaches a file
+/// or a caller only through [`Secret::expose`].
+impl serde::Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(hero_livekit_api::redact::REDACTED)
+    }
+}
+
 impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<redacted>")

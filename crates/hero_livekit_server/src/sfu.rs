@@ -8,9 +8,9 @@ use hero_livekit_api::types::SfuStatus;
 use crate::state::AppState;
 
 pub async fn probe(state: &AppState) -> SfuStatus {
-    let url = format!("{}/", state.config.livekit_url);
+    let url = format!("{}/", state.config().livekit_url);
     let start = Instant::now();
-    let result = state.livekit.http().get(&url).send().await;
+    let result = state.livekit().http().get(&url).send().await;
     let latency_ms = (start.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0;
     let (reachable, latency_ms, error) = match result {
         Ok(r) if r.status().is_success() => (true, Some(latency_ms), None),
@@ -24,7 +24,7 @@ pub async fn probe(state: &AppState) -> SfuStatus {
             None,
             Some(format!(
                 "no answer within {:?}",
-                state.config.livekit_timeout
+                state.config().livekit_timeout
             )),
         ),
         Err(e) => (
@@ -34,7 +34,7 @@ pub async fn probe(state: &AppState) -> SfuStatus {
         ),
     };
     SfuStatus {
-        url: state.config.livekit_url.clone(),
+        url: state.config().livekit_url.clone(),
         reachable,
         latency_ms,
         error,

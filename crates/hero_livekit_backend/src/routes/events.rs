@@ -16,10 +16,10 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::authorize;
-use crate::db::{self, EventFilter};
 use crate::error::{Error, Result};
 use crate::sessions;
 use crate::state::AppState;
+use crate::store::EventFilter;
 
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 1000;
@@ -124,7 +124,7 @@ pub async fn list(
         limit: limit + 1,
         ascending: false,
     };
-    let mut rows = db::list_events(&state.pool, &filter).await?;
+    let mut rows = state.store.list_events(&filter).await?;
     let next = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|r| r.seq.to_string())
@@ -184,7 +184,7 @@ pub async fn sessions(
         limit: MAX_SESSION_EVENTS,
         ascending: true,
     };
-    let rows = db::list_events(&state.pool, &filter).await?;
+    let rows = state.store.list_events(&filter).await?;
     Ok(Json(json!({ "rooms": sessions::derive(&rows) })))
 }
 

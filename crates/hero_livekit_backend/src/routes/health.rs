@@ -10,7 +10,6 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::db;
 use crate::state::AppState;
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -22,7 +21,7 @@ pub async fn health() -> Response {
 /// 200 when the database answers (config is loaded by construction); LiveKit's reachability
 /// is reported but does not gate readiness: tokens and webhooks work while the SFU restarts.
 pub async fn ready(State(state): State<AppState>) -> Response {
-    let db_ok = tokio::time::timeout(PROBE_TIMEOUT, db::ping(&state.pool))
+    let db_ok = tokio::time::timeout(PROBE_TIMEOUT, state.store.ping())
         .await
         .unwrap_or(false);
     let settings = state.settings.load_full();

@@ -7,9 +7,9 @@ use hero_livekit_api::timefmt::now_unix;
 use serde_json::{Value, json};
 
 use super::read_body;
-use crate::db::{NewEvent, Stored};
 use crate::error::{Error, Result};
 use crate::state::{AppState, LiveEvent};
+use crate::store::{NewEvent, Stored};
 use crate::webhook::{EventSummary, body_sha256, verify};
 
 pub async fn receive(State(state): State<AppState>, req: Request) -> Result<Json<Value>> {

@@ -2,8 +2,13 @@
 //! params decoded by name with errors that name the field, and `rpc.discover` generated from
 //! the same registrations.
 
-mod handlers;
+mod audit;
+mod config;
+mod keys;
+mod meta;
+mod nodes;
 mod rooms;
+mod tokens;
 
 use std::future::Future;
 
@@ -22,13 +27,17 @@ pub fn module(state: AppState) -> RpcModule<AppState> {
         module: RpcModule::new(state.clone()),
         specs: Vec::new(),
     };
-    handlers::register(&mut r);
+    meta::register(&mut r);
+    config::register(&mut r);
+    keys::register(&mut r);
+    tokens::register(&mut r);
+    audit::register(&mut r);
+    nodes::register(&mut r);
     rooms::register(&mut r);
     subscribe_events(&mut r.module);
     r.specs.push(MethodSpec::of::<methods::EventsSubscribe>());
     r.specs.push(MethodSpec::of::<methods::EventsUnsubscribe>());
-    let specs = r.specs.clone();
-    let _ = state.specs.set(specs);
+    state.set_specs(r.specs.clone());
     r.module
 }
 
@@ -51,9 +60,10 @@ impl Call {
         grant: crate::livekit::Grant,
         req: Req,
     ) -> Result<Resp> {
-        let key = crate::keys::active(&self.state.pool).await?;
+        let rows = self.state.store().keys().await?;
+        let key = crate::keys::signer(&rows)?;
         self.state
-            .livekit
+            .livekit()
             .call((&key.api_key, key.secret.expose()), method, grant, req)
             .await
     }
@@ -107,7 +117,7 @@ impl Registry {
                     Err(e) => format!("error: {e}"),
                 };
                 if let Err(e) =
-                    crate::audit::record(&state.pool, M::NAME, peer, logged, &outcome).await
+                    crate::audit::record(state.store(), M::NAME, peer, logged, &outcome).await
                 {
                     tracing::error!(error = %e, method = M::NAME, "could not write the audit log");
                 }
@@ -128,7 +138,7 @@ fn subscribe_events(module: &mut RpcModule<AppState>) {
             EVENTS_NOTIFICATION,
             EVENTS_UNSUBSCRIBE,
             |_params, pending, state, _| async move {
-                let mut rx = state.events.subscribe();
+                let mut rx = state.events().subscribe();
                 let sink = pending.accept().await?;
                 loop {
                     let received = tokio::select! {
@@ -184,6 +194,5 @@ pub fn parse<T: DeserializeOwned>(params: &Params<'_>) -> std::result::Result<T,
 
 /// The OpenRPC document of the registered methods.
 pub fn discover(state: &AppState) -> serde_json::Value {
-    let specs = state.specs.get().map(Vec::as_slice).unwrap_or_default();
-    methods::openrpc_document(env!("CARGO_PKG_VERSION"), specs)
+    methods::openrpc_document(env!("CARGO_PKG_VERSION"), state.specs())
 }

@@ -11,7 +11,9 @@ use livekit_protocol as proto;
 use super::{Call, Registry};
 use crate::error::{Error, Result};
 use crate::livekit::Grant;
-use crate::tokens::{MAX_ATTRIBUTES_BYTES, MAX_METADATA_BYTES, MAX_NAME_BYTES, SOURCES, check_len};
+use crate::livekit_limits::{
+    MAX_ATTRIBUTES_BYTES, MAX_METADATA_BYTES, MAX_NAME_BYTES, SOURCES, check_len,
+};
 
 pub fn register(r: &mut Registry) {
     r.add::<RoomListM, _, _>(|c: Call, p: RoomListParams| async move {

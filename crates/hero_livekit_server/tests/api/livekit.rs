@@ -694,14 +694,10 @@ async fn old_key_is_revoked_everywhere(app: &TestApp, sfu: &StandIn, old: &str, 
     );
     assert!(sfu_accepts_token(sfu, &app.mint("r", "u").await).await);
     let old_secret = {
-        let pool = hero_livekit_server::db::connect(&app.home.join("server.db"))
+        let store = hero_livekit_server::Store::open_sqlite(&app.home.join("server.db"))
             .await
             .unwrap();
-        hero_livekit_server::keys::get(&pool, old)
-            .await
-            .unwrap()
-            .unwrap()
-            .secret
+        store.key(old).await.unwrap().unwrap().secret
     };
     let stale = livekit_api::access_token::AccessToken::with_api_key(old, old_secret.expose())
         .with_identity("u")

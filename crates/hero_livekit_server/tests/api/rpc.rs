@@ -49,7 +49,7 @@ async fn discover_lists_exactly_the_registered_methods_with_schemas() {
         .iter()
         .map(|m| m["name"].as_str().unwrap().to_string())
         .collect();
-    let state_module = hero_livekit_server::rpc::module(hero_livekit_server_state(&app).await);
+    let state_module = hero_livekit_server::rpc_module(hero_livekit_server_state(&app).await);
     let registered: BTreeSet<String> = state_module.method_names().map(String::from).collect();
     assert_eq!(listed, registered);
     for m in doc["methods"].as_array().unwrap() {
@@ -94,16 +94,15 @@ async fn discover_lists_exactly_the_registered_methods_with_schemas() {
     app.stop().await;
 }
 
-/// A state for building a second module (the registered names do not depend on the state).
-async fn hero_livekit_server_state(app: &TestApp) -> hero_livekit_server::state::AppState {
-    let pool = hero_livekit_server::db::connect(&app.home.join("server.db"))
-        .await
-        .unwrap();
-    let cfg = hero_livekit_server::Config::from_settings(settings(app.dir.path()), None).unwrap();
-    let synced = hero_livekit_server::state::sync_files(&cfg, &pool, false)
-        .await
-        .unwrap();
-    hero_livekit_server::state::AppState::new(cfg, pool, &synced)
+/// A second control plane in its own home, for building a second module (the registered
+/// names do not depend on the state).
+async fn hero_livekit_server_state(app: &TestApp) -> hero_livekit_server::AppState {
+    let mut s = settings(app.dir.path());
+    s.home = Some(app.dir.path().join("second-home"));
+    s.socket = Some(app.dir.path().join("second.sock"));
+    let cfg = hero_livekit_server::Config::from_settings(s, None).unwrap();
+    let booted = hero_livekit_server::boot(cfg).await.unwrap();
+    booted.state().clone()
 }
 
 #[tokio::test]
@@ -130,8 +129,8 @@ async fn config_and_key_views_never_contain_a_secret() {
     assert!(files.livekit_yaml.contains(": <redacted>"));
     assert!(files.livekit_yaml.contains("webhook:"));
     let cfg = c.call::<ConfigGet>(&NoParams {}).await.unwrap();
-    assert_eq!(cfg.api_secret, "<redacted>");
-    assert_eq!(cfg.backend_port, 8081);
+    assert_eq!(cfg["api_secret"], "<redacted>");
+    assert_eq!(cfg["backend_port"], 8081);
     let keys = c
         .call::<KeysList>(&KeysListParams::default())
         .await

@@ -2,6 +2,9 @@
 //!
 //! One struct, [`Settings`], is both the clap argument group (flags, with their env vars) and the
 //! TOML file's shape, so a setting cannot exist in one source and be missing from the other.
+//! Sources are layered generically (a field set in a later source wins), and the effective
+//! [`Config`] is what `config.get` shows, serialized with its secrets redacted by type. Tests
+//! fail when a setting is missing from the example config or from `config.get`.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -10,9 +13,12 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use hero_livekit_api::paths;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, Result};
+
+mod redis;
+pub use redis::{Redis, RedisBlock, RedisSettings, SENTINEL_TIMEOUT_MS};
 
 /// A duration written as `90s`, `15m`, `1h` (or a bare number of seconds in TOML).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +34,12 @@ impl FromStr for Dur {
         humantime::parse_duration(s)
             .map(Dur)
             .map_err(|e| format!("{s:?} is not a duration like 90s, 15m or 1h ({e})"))
+    }
+}
+
+impl Serialize for Dur {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(self.0).to_string())
     }
 }
 
@@ -47,7 +59,7 @@ impl<'de> Deserialize<'de> for Dur {
 }
 
 /// Every setting, optional so sources can be layered. Field docs are the `--help` text.
-#[derive(Debug, Clone, Default, Args, Deserialize)]
+#[derive(Debug, Clone, Default, Args, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// State directory (server.db, livekit.yaml, backend.env) [default: ~/hero/var/hero_livekit]
@@ -66,8 +78,16 @@ pub struct Settings {
     /// The SFU's public IP (`rtc.node_ip`); "a.b.c.d" or "ipv4,ipv6"
     #[arg(long, env = "HERO_LIVEKIT_NODE_IP")]
     pub node_ip: Option<String>,
-    /// Redis address for multi-node LiveKit (`redis.address`), e.g. 127.0.0.1:6379
-    #[arg(long, env = "HERO_LIVEKIT_REDIS_ADDRESS")]
+    /// The SFU's HTTP/WebSocket port (livekit.yaml `port`), also where the control plane reaches
+    /// each node of a fleet [default: 7880]
+    #[arg(long, env = "HERO_LIVEKIT_SFU_PORT")]
+    pub sfu_port: Option<u16>,
+    /// `[redis]`: the Redis every LiveKit node shares
+    #[command(flatten)]
+    #[serde(default)]
+    pub redis: RedisSettings,
+    /// Deprecated spelling of `[redis] address` (TOML only).
+    #[arg(skip)]
     pub redis_address: Option<String>,
     /// Port of the SFU's Prometheus endpoint (`prometheus.port`)
     #[arg(long, env = "HERO_LIVEKIT_SFU_PROMETHEUS_PORT")]
@@ -105,30 +125,25 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// `other` wins wherever it has a value.
-    fn overlay(&mut self, other: Settings) {
-        macro_rules! take {
-            ($($f:ident),*) => { $( if other.$f.is_some() { self.$f = other.$f; } )* };
+    /// `other` wins wherever it sets a value (at any depth of a table).
+    fn overlay(self, other: Settings) -> Result<Settings> {
+        fn merge(base: &mut serde_json::Value, over: serde_json::Value) {
+            match (base, over) {
+                (_, serde_json::Value::Null) => {}
+                (serde_json::Value::Object(b), serde_json::Value::Object(o)) => {
+                    for (k, v) in o {
+                        merge(b.entry(k).or_insert(serde_json::Value::Null), v);
+                    }
+                }
+                (b, o) => *b = o,
+            }
         }
-        take!(
-            home,
-            socket,
-            livekit_url,
-            public_url,
-            node_ip,
-            redis_address,
-            sfu_prometheus_port,
-            sfu_log_level,
-            backend_port,
-            backend_bind,
-            webhook_url,
-            token_ttl,
-            token_max_ttl,
-            livekit_timeout,
-            socket_group,
-            cors_allowed_origins,
-            livekit_overrides
-        );
+        let to_value = |s: &Settings| {
+            serde_json::to_value(s).map_err(|e| Error::Internal(format!("settings: {e}")))
+        };
+        let mut base = to_value(&self)?;
+        merge(&mut base, to_value(&other)?);
+        serde_json::from_value(base).map_err(|e| Error::Internal(format!("settings: {e}")))
     }
 }
 
@@ -155,30 +170,73 @@ pub enum Command {
 }
 
 /// The commented example config (also `config/hero_livekit_server.toml`).
-pub const EXAMPLE_CONFIG: &str = include_str!("../../../config/hero_livekit_server.toml");
+pub const EXAMPLE_CONFIG: &str = include_str!("../../../../config/hero_livekit_server.toml");
 
-/// The effective configuration.
-#[derive(Debug, Clone)]
+/// The effective configuration. Serialized, it is `config.get`: field names as in the TOML
+/// file, durations as whole seconds in `*_s` fields, secrets as `<redacted>` (by type).
+#[derive(Debug, Clone, Serialize)]
 pub struct Config {
+    #[serde(serialize_with = "display_path")]
     pub home: PathBuf,
+    #[serde(serialize_with = "display_path")]
     pub socket: PathBuf,
+    #[serde(serialize_with = "display_opt_path")]
     pub config_file: Option<PathBuf>,
     pub livekit_url: String,
     pub public_url: String,
     pub node_ip: Option<String>,
-    pub redis_address: Option<String>,
+    pub sfu_port: u16,
+    /// `None`: single node, no Redis.
+    pub redis: Option<Redis>,
     pub sfu_prometheus_port: Option<u16>,
     pub sfu_log_level: String,
     pub backend_port: u16,
     pub backend_bind: String,
     pub webhook_url: String,
+    #[serde(rename = "token_ttl_s", serialize_with = "secs")]
     pub token_ttl: Duration,
+    #[serde(rename = "token_max_ttl_s", serialize_with = "secs")]
     pub token_max_ttl: Duration,
+    /// Whole seconds, rounded up (a 1.5 s timeout shows as 2).
+    #[serde(rename = "livekit_timeout_s", serialize_with = "secs_ceil")]
     pub livekit_timeout: Duration,
     pub socket_group: Option<String>,
     pub cors_allowed_origins: Vec<String>,
     /// `[livekit_overrides]` as JSON, ready to merge into the rendered livekit.yaml.
+    #[serde(serialize_with = "redacted_json")]
     pub livekit_overrides: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The SFU's default HTTP port (livekit.yaml `port`).
+pub const SFU_PORT: u16 = 7880;
+
+fn display_path<S: Serializer>(p: &Path, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&p.display().to_string())
+}
+
+fn display_opt_path<S: Serializer>(
+    p: &Option<PathBuf>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match p {
+        Some(p) => s.serialize_some(&p.display().to_string()),
+        None => s.serialize_none(),
+    }
+}
+
+fn secs<S: Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_secs())
+}
+
+fn secs_ceil<S: Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_secs() + u64::from(d.subsec_nanos() > 0))
+}
+
+fn redacted_json<S: Serializer>(
+    m: &serde_json::Map<String, serde_json::Value>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    hero_livekit_api::redact::json(serde_json::Value::Object(m.clone())).serialize(s)
 }
 
 const LOG_LEVELS: &[&str] = &["debug", "info", "warn", "error"];
@@ -211,9 +269,9 @@ impl Config {
         let mut settings = Settings::default();
         let config_file = cli.config.map(|p| paths::expand_tilde(&p));
         if let Some(path) = &config_file {
-            settings.overlay(read_toml(path)?);
+            settings = settings.overlay(read_toml(path)?)?;
         }
-        settings.overlay(cli.settings);
+        settings = settings.overlay(cli.settings)?;
         Config::from_settings(settings, config_file)
     }
 
@@ -245,13 +303,21 @@ impl Config {
                 ));
             }
         }
-        if let Some(addr) = &s.redis_address
-            && (addr.is_empty() || !addr.contains(':'))
-        {
-            return Err(invalid(
-                "redis_address",
-                format!("{addr:?} is not host:port"),
-            ));
+        let mut redis_settings = s.redis;
+        if let Some(addr) = s.redis_address {
+            if redis_settings.address.is_some() {
+                return Err(invalid(
+                    "redis_address",
+                    "is the old spelling of [redis] address; set only one",
+                ));
+            }
+            tracing::warn!("redis_address is deprecated: write `[redis]` with `address = ...`");
+            redis_settings.address = Some(addr);
+        }
+        let redis = redis_settings.resolve()?;
+        let sfu_port = s.sfu_port.unwrap_or(SFU_PORT);
+        if sfu_port == 0 {
+            return Err(invalid("sfu_port", "must be 1-65535"));
         }
         let sfu_log_level = s
             .sfu_log_level
@@ -319,7 +385,8 @@ impl Config {
             livekit_url,
             public_url,
             node_ip: s.node_ip,
-            redis_address: s.redis_address,
+            sfu_port,
+            redis,
             sfu_prometheus_port: s.sfu_prometheus_port,
             sfu_log_level,
             backend_port,
@@ -444,6 +511,99 @@ mod tests {
             .extend(example.livekit_overrides.clone());
         crate::livekit_schema::check(&doc).unwrap();
         assert!(example.livekit_overrides.contains_key("turn"));
+    }
+
+    /// Every setting's key, as the TOML file spells it (`redis.address` for tables).
+    fn setting_keys() -> Vec<String> {
+        let v = serde_json::to_value(Settings::default()).unwrap();
+        let mut keys = Vec::new();
+        for (k, v) in v.as_object().unwrap() {
+            match v.as_object() {
+                Some(table) => keys.extend(table.keys().map(|sub| format!("{k}.{sub}"))),
+                None => keys.push(k.clone()),
+            }
+        }
+        keys
+    }
+
+    /// Not shown on purpose: a deprecated alias, and a key refused with its reason.
+    const UNLISTED: &[&str] = &["redis_address", "redis.cluster_addresses"];
+
+    #[test]
+    fn every_setting_is_in_the_example_config() {
+        for key in setting_keys() {
+            if UNLISTED.contains(&key.as_str()) || key == "livekit_overrides" {
+                continue;
+            }
+            let name = key.rsplit('.').next().unwrap();
+            if let Some((table, _)) = key.split_once('.') {
+                assert!(
+                    EXAMPLE_CONFIG.contains(&format!("# [{table}]")),
+                    "[{table}] missing"
+                );
+            }
+            assert!(
+                EXAMPLE_CONFIG.contains(&format!("# {name} = "))
+                    || EXAMPLE_CONFIG.contains(&format!("## {name} = ")),
+                "{key} is not in config/hero_livekit_server.toml"
+            );
+        }
+        assert!(EXAMPLE_CONFIG.contains("# [livekit_overrides"));
+    }
+
+    #[test]
+    fn every_setting_is_in_config_get_with_its_secrets_redacted() {
+        let mut settings = Settings::default();
+        settings.redis.address = Some("10.1.2.3:6379".into());
+        settings.redis.password = Some("hunter2-redis".into());
+        settings.livekit_overrides =
+            Some(toml::from_str("[turn]\nenabled = true\n[redis]\npool_size = 3").unwrap());
+        let shown = serde_json::to_value(Config::from_settings(settings, None).unwrap()).unwrap();
+        for key in setting_keys() {
+            if UNLISTED.contains(&key.as_str()) {
+                continue;
+            }
+            let found = match key.split_once('.') {
+                Some((table, sub)) => shown[table].get(sub).is_some(),
+                None => shown.get(&key).is_some() || shown.get(format!("{key}_s")).is_some(),
+            };
+            assert!(found, "config.get does not show {key}: {shown}");
+        }
+        assert_eq!(shown["redis"]["password"], "<redacted>");
+        assert!(!shown.to_string().contains("hunter2"));
+        assert_eq!(shown["token_ttl_s"], 3600);
+        assert_eq!(shown["livekit_overrides"]["redis"]["pool_size"], 3);
+    }
+
+    #[test]
+    fn flags_and_env_reach_the_redis_table() {
+        let c = Config::load(parse(&[
+            "--redis-address",
+            "10.0.0.9:6380",
+            "--redis-db",
+            "3",
+        ]))
+        .unwrap();
+        let r = c.redis.unwrap();
+        assert_eq!(r.address.as_deref(), Some("10.0.0.9:6380"));
+        assert_eq!(r.db, 3);
+        // The old top-level TOML spelling still works.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "redis_address = \"10.0.0.8:6379\"\n").unwrap();
+        let c = Config::load(parse(&["--config", file.to_str().unwrap()])).unwrap();
+        assert_eq!(c.redis.unwrap().address.as_deref(), Some("10.0.0.8:6379"));
+        // A flag wins over the file's table, key by key.
+        std::fs::write(&file, "[redis]\naddress = \"10.0.0.8:6379\"\ndb = 5\n").unwrap();
+        let c = Config::load(parse(&[
+            "--config",
+            file.to_str().unwrap(),
+            "--redis-address",
+            "10.0.0.7:6379",
+        ]))
+        .unwrap();
+        let r = c.redis.unwrap();
+        assert_eq!((r.address.as_deref(), r.db), (Some("10.0.0.7:6379"), 5));
     }
 
     #[test]
