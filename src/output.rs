@@ -1,6 +1,25 @@
-//! Human-readable rendering of RPC results. `--json` bypasses all of this.
+//! Human-readable rendering of RPC results, and [`show`], which picks it or `--json`.
 
 use hero_livekit_api::types::*;
+use serde::Serialize;
+
+use crate::doctor::{Check, Level};
+
+/// Prints a result: pretty JSON with `--json`, else in its human form.
+pub fn show<T: Serialize>(json: bool, value: &T, human: impl FnOnce(&T)) {
+    if json {
+        print_json(value)
+    } else {
+        human(value)
+    }
+}
+
+pub fn print_json<T: Serialize>(v: &T) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).expect("results serialize")
+    );
+}
 
 /// Prints rows as aligned columns under a header.
 pub fn table(header: &[&str], rows: &[Vec<String>]) {
@@ -256,4 +275,39 @@ pub fn audit(entries: &[AuditEntry]) {
         })
         .collect::<Vec<_>>();
     table(&["at", "method", "uid", "pid", "outcome", "params"], &rows);
+}
+
+pub fn key_rotated(k: &KeyChange) {
+    println!(
+        "{} is pending: restart livekit-server to load it; it becomes active once the SFU accepts it",
+        k.api_key
+    );
+}
+
+pub fn track_muted(t: &MutedTrack) {
+    println!(
+        "{} {} ({})",
+        t.track.sid,
+        if t.track.muted { "muted" } else { "unmuted" },
+        t.track.name
+    );
+}
+
+pub fn config_files(f: &ConfigFiles) {
+    println!(
+        "# livekit.yaml\n{}\n# backend.env\n{}",
+        f.livekit_yaml, f.backend_env
+    );
+}
+
+/// `doctor`'s checks, one line each behind a fixed-width tag.
+pub fn checks(checks: &[Check]) {
+    for c in checks {
+        let tag = match c.level {
+            Level::Ok => "ok  ",
+            Level::Warn => "warn",
+            Level::Fail => "FAIL",
+        };
+        println!("{tag}  {}", c.text);
+    }
 }

@@ -42,10 +42,12 @@ pub async fn up(args: Up) -> Result<()> {
 
     // 2. lk-backend: waits for the socket and reads backend.env by itself.
     let backend_cli = hero_livekit_backend::config::Cli {
-        home: Some(home.clone()),
-        socket: Some(socket.clone()),
+        control_plane: hero_livekit_api::args::ControlPlaneArgs {
+            home: Some(home.clone()),
+            socket: Some(socket.clone()),
+            wait_for_server: Duration::from_secs(30),
+        },
         env_file: None,
-        wait_for_server: Duration::from_secs(30),
     };
     let backend_config = hero_livekit_backend::Config::load(&backend_cli, &shutdown).await?;
     let backend_addr = backend_config.bind_addr();

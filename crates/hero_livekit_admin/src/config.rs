@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use hero_livekit_api::args::ControlPlaneArgs;
+use hero_livekit_api::duration::parse_duration;
 use hero_livekit_api::paths;
 
 #[derive(Debug, Parser)]
@@ -16,18 +18,12 @@ use hero_livekit_api::paths;
     about = "Browser admin UI for hero_livekit (talks to hero_livekit_server's rpc.sock)"
 )]
 pub struct Cli {
-    /// State dir of hero_livekit; admin.token lives here [default: ~/hero/var/hero_livekit]
-    #[arg(long, env = "HERO_LIVEKIT_HOME")]
-    pub home: Option<PathBuf>,
-    /// Socket of hero_livekit_server [default: ~/hero/var/sockets/hero_livekit_server/rpc.sock]
-    #[arg(long, env = "HERO_LIVEKIT_SOCKET")]
-    pub socket: Option<PathBuf>,
+    // `--home` (admin.token lives there), `--socket` and `--wait-for-server`.
+    #[command(flatten)]
+    pub control_plane: ControlPlaneArgs,
     /// Address to listen on. Keep it on loopback unless a TLS proxy sits in front.
     #[arg(long, env = "HERO_LIVEKIT_ADMIN_LISTEN", default_value_t = default_listen())]
     pub listen: SocketAddr,
-    /// How long to wait at start for the server socket to accept; 0 skips the wait.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
-    pub wait_for_server: Duration,
     /// Always mark the session cookie `Secure` (set it when a TLS proxy does not send
     /// `X-Forwarded-Proto: https`).
     #[arg(long, env = "HERO_LIVEKIT_ADMIN_SECURE_COOKIES")]
@@ -40,8 +36,6 @@ pub struct Cli {
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], paths::ADMIN_PORT))
 }
-
-pub use hero_livekit_api::service::parse_duration;
 
 /// Everything `run` needs. Tests build it with [`Config::new`].
 #[derive(Debug, Clone)]
@@ -73,21 +67,11 @@ impl Config {
     }
 
     pub fn from_cli(cli: &Cli) -> Self {
-        let home = cli
-            .home
-            .as_deref()
-            .map(paths::expand_tilde)
-            .unwrap_or_else(paths::default_home);
-        let socket = cli
-            .socket
-            .as_deref()
-            .map(paths::expand_tilde)
-            .unwrap_or_else(paths::default_socket);
         Config {
             secure_cookies: cli.secure_cookies,
             session_ttl: cli.session_ttl.max(Duration::from_secs(60)),
             print_login_url: true,
-            ..Config::new(home, socket)
+            ..Config::new(cli.control_plane.home(), cli.control_plane.socket())
         }
     }
 
@@ -104,10 +88,11 @@ mod tests {
     fn defaults_match_the_design() {
         let cli = Cli::try_parse_from(["hero_livekit_admin"]).unwrap();
         assert_eq!(cli.listen.to_string(), "127.0.0.1:8082");
-        assert_eq!(cli.wait_for_server, Duration::from_secs(30));
+        assert_eq!(cli.control_plane.wait_for_server, Duration::from_secs(30));
+        assert_eq!(cli.session_ttl, Duration::from_secs(12 * 3600));
         let cli =
             Cli::try_parse_from(["x", "--wait-for-server", "0", "--listen", "[::1]:9"]).unwrap();
-        assert!(cli.wait_for_server.is_zero());
+        assert!(cli.control_plane.wait_for_server.is_zero());
         assert_eq!(cli.listen.port(), 9);
     }
 }

@@ -9,7 +9,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     run_main("hero_livekit_admin", |shutdown| async move {
         let config = Config::from_cli(&cli);
-        hero_livekit_admin::wait_for_server(&config, cli.wait_for_server, &shutdown).await?;
+        hero_livekit_admin::wait_for_server(&config, cli.control_plane.wait_for_server, &shutdown)
+            .await?;
         let listener = shutdown
             .until("binding", tokio::net::TcpListener::bind(cli.listen))
             .await?

@@ -4,7 +4,9 @@
 //! methods and the `backend.env` format through this crate alone, so none of them depends on
 //! another's internals.
 
+pub mod args;
 pub mod client;
+pub mod duration;
 pub mod env_file;
 pub mod errors;
 pub mod limits;

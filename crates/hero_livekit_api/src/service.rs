@@ -160,14 +160,6 @@ where
     }
 }
 
-/// Parses a duration flag like `30s`, `2m`, `12h`; a bare `0` means zero (e.g. "do not wait").
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    if s.trim() == "0" {
-        return Ok(Duration::ZERO);
-    }
-    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 30s, 2m, 0)"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

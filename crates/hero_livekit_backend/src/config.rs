@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
+use hero_livekit_api::args::ControlPlaneArgs;
 use hero_livekit_api::env_file::{self, BackendEnv};
 use hero_livekit_api::paths;
 use hero_livekit_api::service::Shutdown;
@@ -31,21 +32,13 @@ pub const DEFAULT_RETENTION_DAYS: u32 = 30;
     about = "LiveKit token endpoint and durable webhook inbox"
 )]
 pub struct Cli {
-    /// State dir of hero_livekit (default ~/hero/var/hero_livekit).
-    #[arg(long, env = "HERO_LIVEKIT_HOME")]
-    pub home: Option<PathBuf>,
-    /// Socket of hero_livekit_server (default ~/hero/var/sockets/hero_livekit_server/rpc.sock).
-    #[arg(long, env = "HERO_LIVEKIT_SOCKET")]
-    pub socket: Option<PathBuf>,
+    /// --home, --socket, --wait-for-server: shared with every client of the control plane.
+    #[command(flatten)]
+    pub control_plane: ControlPlaneArgs,
     /// backend.env to read (default <home>/backend.env).
     #[arg(long)]
     pub env_file: Option<PathBuf>,
-    /// How long to wait for the server socket to accept before reading the file; 0 skips.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
-    pub wait_for_server: Duration,
 }
-
-pub use hero_livekit_api::service::parse_duration;
 
 /// What the running backend serves with. Swapped as a whole on reload.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,22 +81,14 @@ impl Config {
     /// Resolves paths, waits for the server socket, then reads backend.env. A stop request
     /// during the wait ends it at once ([`Error::Stopped`]).
     pub async fn load(cli: &Cli, shutdown: &Shutdown) -> Result<Self> {
-        let home = cli
-            .home
-            .as_deref()
-            .map(paths::expand_tilde)
-            .unwrap_or_else(paths::default_home);
-        let socket = cli
-            .socket
-            .as_deref()
-            .map(paths::expand_tilde)
-            .unwrap_or_else(paths::default_socket);
+        let home = cli.control_plane.home();
+        let socket = cli.control_plane.socket();
         let env_file = cli
             .env_file
             .as_deref()
             .map(paths::expand_tilde)
             .unwrap_or_else(|| home.join(paths::BACKEND_ENV));
-        wait_for_server(&socket, cli.wait_for_server, shutdown).await?;
+        wait_for_server(&socket, cli.control_plane.wait_for_server, shutdown).await?;
         let overrides = overrides_from(std::env::vars());
         Self::from_file(env_file, overrides)
     }
@@ -266,8 +251,17 @@ mod tests {
 
     #[test]
     fn wait_durations() {
-        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
-        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
-        assert!(parse_duration("soon").is_err());
+        let wait = |args: &[&str]| {
+            let mut v = vec!["lk-backend"];
+            v.extend_from_slice(args);
+            Cli::try_parse_from(v).map(|c| c.control_plane.wait_for_server)
+        };
+        assert_eq!(wait(&[]).unwrap(), Duration::from_secs(30));
+        assert_eq!(wait(&["--wait-for-server", "0"]).unwrap(), Duration::ZERO);
+        assert_eq!(
+            wait(&["--wait-for-server", "30s"]).unwrap(),
+            Duration::from_secs(30)
+        );
+        assert!(wait(&["--wait-for-server", "soon"]).is_err());
     }
 }

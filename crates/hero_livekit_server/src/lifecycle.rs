@@ -155,12 +155,12 @@ pub fn restart_reasons(rows: &[KeyRow], probe: &NodeProbe) -> Vec<String> {
     reasons
 }
 
-/// Asks one node about every non-revoked key and the canary, all at once.
+/// Asks one node about every non-revoked key and a canary, all at once.
 async fn probe_node(
     state: &AppState,
     url: &str,
     rows: &[KeyRow],
-    canary: &(String, String),
+    canary: (&str, &str),
 ) -> NodeProbe {
     let lk = state.livekit().at(url);
     let asks = rows
@@ -177,7 +177,7 @@ async fn probe_node(
         });
     let (keys, canary) = tokio::join!(
         futures_util::future::join_all(asks),
-        lk.accepts(&canary.0, &canary.1)
+        lk.accepts(canary.0, canary.1)
     );
     NodeProbe {
         keys: keys.into_iter().collect(),
@@ -186,27 +186,37 @@ async fn probe_node(
 }
 
 /// Probes every probed node of the snapshot concurrently. Without Redis the one SFU is probed
-/// only when it answers health (as before the fleet existed).
+/// only when it answers health (as before the fleet existed). This machine's node (and the one
+/// configured SFU) is asked about the whole file's canary; every other node about the cluster
+/// canary, since each node runs its own node settings.
 async fn probe_fleet(
     state: &AppState,
     snap: &Snapshot,
     rows: &[KeyRow],
     sfu_reachable: bool,
 ) -> Result<HashMap<String, NodeProbe>> {
-    let canary = (
-        state.canary_key(),
-        state.secret(CANARY_SECRET).await?.expose().to_string(),
-    );
+    let canaries = state.canaries();
+    let secret = state.secret(CANARY_SECRET).await?;
+    let own_ip = state
+        .config()
+        .node_ip
+        .as_deref()
+        .and_then(|ips| ips.split(',').next())
+        .map(str::trim);
     let targets: Vec<&SeenNode> = snap
         .nodes
         .iter()
         .filter(|n| n.probed() && (snap.source != "config" || sfu_reachable))
         .collect();
-    let probes = futures_util::future::join_all(
-        targets
-            .iter()
-            .map(|n| probe_node(state, &n.url, rows, &canary)),
-    )
+    let probes = futures_util::future::join_all(targets.iter().map(|n| {
+        let own = snap.source == "config" || own_ip == Some(n.ip.as_str());
+        let canary = if own {
+            &canaries.node
+        } else {
+            &canaries.cluster
+        };
+        probe_node(state, &n.url, rows, (canary, secret.expose()))
+    }))
     .await;
     Ok(targets.iter().map(|n| n.id.clone()).zip(probes).collect())
 }

@@ -18,7 +18,7 @@ use crate::lifecycle::NodeView;
 use crate::livekit::{Acceptance, LiveKit};
 use crate::secrets::Secret;
 use crate::store::Store;
-use crate::sync::{self, Synced};
+use crate::sync::{self, Canaries, Synced};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -30,7 +30,7 @@ struct Inner {
     livekit: LiveKit,
     events: Events,
     files: Mutex<FilesStatus>,
-    canary_key: Mutex<String>,
+    canaries: Mutex<Canaries>,
     /// The registered methods, for `rpc.discover`.
     specs: OnceLock<Vec<MethodSpec>>,
     /// Serializes observations and key transitions, and remembers what was last seen.
@@ -64,7 +64,7 @@ impl AppState {
             livekit,
             events: Events::default(),
             files: Mutex::new(synced.files.clone()),
-            canary_key: Mutex::new(synced.canary_key.clone()),
+            canaries: Mutex::new(synced.canaries.clone()),
             specs: OnceLock::new(),
             transitions: tokio::sync::Mutex::new(Seen::default()),
             acceptance: Mutex::new(HashMap::new()),
@@ -110,9 +110,9 @@ impl AppState {
         self.0.files.lock().expect("files lock").clone()
     }
 
-    /// The canary key in the livekit.yaml on disk.
-    pub fn canary_key(&self) -> String {
-        self.0.canary_key.lock().expect("canary lock").clone()
+    /// The canary keys in the livekit.yaml on disk.
+    pub fn canaries(&self) -> Canaries {
+        self.0.canaries.lock().expect("canary lock").clone()
     }
 
     pub fn specs(&self) -> &[MethodSpec] {
@@ -149,7 +149,7 @@ impl AppState {
             }
         }
         *self.0.files.lock().expect("files lock") = synced.files;
-        *self.0.canary_key.lock().expect("canary lock") = synced.canary_key;
+        *self.0.canaries.lock().expect("canary lock") = synced.canaries;
         Ok(())
     }
 

@@ -17,10 +17,21 @@ pub const BACKEND_API_TOKEN: &str = "backend_api_token";
 pub const TOKEN_ENDPOINT_TOKEN: &str = "token_endpoint_token";
 pub const CANARY_SECRET: &str = "canary_secret";
 
+/// The canary keys of the livekit.yaml on disk (design §8).
+#[derive(Debug, Clone, Default)]
+pub struct Canaries {
+    /// Accepted by an SFU that runs exactly this file (this machine's node).
+    pub node: String,
+    /// Accepted by every node that runs the same cluster part.
+    pub cluster: String,
+    pub cluster_sha256: String,
+}
+
 /// What a sync did to each file.
 pub struct Synced {
     pub files: FilesStatus,
-    pub canary_key: String,
+    /// The canaries in the livekit.yaml on disk.
+    pub canaries: Canaries,
     pub changes: Vec<(String, Outcome)>,
 }
 
@@ -46,7 +57,8 @@ pub async fn sync_files(config: &Config, store: &Store, missing_is_repair: bool)
     let canary = store.ensure_secret(CANARY_SECRET, now).await?;
     let api_token = store.ensure_secret(BACKEND_API_TOKEN, now).await?;
     let endpoint_token = store.ensure_secret(TOKEN_ENDPOINT_TOKEN, now).await?;
-    let (yaml, canary_key) = render::livekit_yaml(config, &rows, &canary)?;
+    let lk = render::livekit_yaml(config, &rows, &canary)?;
+    let yaml = lk.text;
     let env = render::backend_env(config, &rows, &api_token, &endpoint_token)?.render();
 
     let mut changes = Vec::new();
@@ -77,7 +89,11 @@ pub async fn sync_files(config: &Config, store: &Store, missing_is_repair: bool)
             livekit_yaml,
             backend_env,
         },
-        canary_key,
+        canaries: Canaries {
+            node: lk.canary,
+            cluster: lk.cluster_canary,
+            cluster_sha256: lk.cluster_sha256,
+        },
         changes,
     })
 }

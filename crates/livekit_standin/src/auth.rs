@@ -30,6 +30,21 @@ pub struct VideoGrant {
     /// Forward/MoveParticipant also need this to name the destination room.
     #[serde(default)]
     pub destination_room: Option<String>,
+    /// Every Egress method.
+    #[serde(default)]
+    pub room_record: Option<bool>,
+    /// Every Ingress method.
+    #[serde(default)]
+    pub ingress_admin: Option<bool>,
+}
+
+/// The token's `sip` grant (side-services facts §4.1).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SipGrant {
+    #[serde(default)]
+    pub admin: Option<bool>,
+    #[serde(default)]
+    pub call: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -43,6 +58,8 @@ pub struct Claims {
     pub nbf: Option<f64>,
     #[serde(default)]
     pub video: Option<VideoGrant>,
+    #[serde(default)]
+    pub sip: Option<SipGrant>,
 }
 
 impl Claims {
@@ -51,6 +68,24 @@ impl Claims {
             .as_ref()
             .and_then(|v| v.room_create)
             .unwrap_or(false)
+    }
+    pub fn can_record(&self) -> bool {
+        self.video
+            .as_ref()
+            .and_then(|v| v.room_record)
+            .unwrap_or(false)
+    }
+    pub fn is_ingress_admin(&self) -> bool {
+        self.video
+            .as_ref()
+            .and_then(|v| v.ingress_admin)
+            .unwrap_or(false)
+    }
+    pub fn is_sip_admin(&self) -> bool {
+        self.sip.as_ref().and_then(|s| s.admin).unwrap_or(false)
+    }
+    pub fn can_sip_call(&self) -> bool {
+        self.sip.as_ref().and_then(|s| s.call).unwrap_or(false)
     }
     pub fn can_list(&self) -> bool {
         self.video

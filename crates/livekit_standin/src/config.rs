@@ -18,6 +18,108 @@ pub struct Config {
     pub limits: Limits,
     /// Where webhooks go, when `webhook.urls` is set.
     pub webhook: Option<crate::webhooks::WebhookConfig>,
+    /// `redis:`, when it names a server (scale facts §1.1): the node then joins the fleet.
+    pub redis: Option<RedisConfig>,
+    /// `rtc.node_ip`: the IP the node registers (required in Redis mode).
+    pub node_ip: Option<String>,
+    /// Top-level `region:`.
+    pub region: String,
+    /// `node_stats.stats_update_interval` (default 2 s): how often the `nodes` entry is rewritten.
+    pub stats_update_interval: std::time::Duration,
+    /// livekit.yaml's `ingress:` block (side-services facts §2.4).
+    pub ingress: IngressUrls,
+}
+
+/// `ingress.rtmp_base_url` / `ingress.whip_base_url`; empty when missing, as in LiveKit.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngressUrls {
+    #[serde(default)]
+    pub rtmp_base_url: String,
+    #[serde(default)]
+    pub whip_base_url: String,
+}
+
+/// The `redis:` block with LiveKit's keys (protocol `redis/redis.go`). Unknown keys are refused
+/// like livekit-server's strict config parser does; a wrong type fails the parse.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub password: String,
+    #[serde(default)]
+    pub db: i64,
+    #[serde(default)]
+    pub use_tls: bool,
+    #[serde(default)]
+    pub tls: Option<RedisTls>,
+    #[serde(default)]
+    pub sentinel_master_name: String,
+    #[serde(default)]
+    pub sentinel_username: String,
+    #[serde(default)]
+    pub sentinel_password: String,
+    #[serde(default)]
+    pub sentinel_addresses: Vec<String>,
+    #[serde(default)]
+    pub cluster_addresses: Vec<String>,
+    /// Milliseconds, as LiveKit reads them.
+    #[serde(default)]
+    pub dial_timeout: u64,
+    #[serde(default)]
+    pub read_timeout: u64,
+    #[serde(default)]
+    pub write_timeout: u64,
+    #[serde(default)]
+    pub max_redirects: Option<i64>,
+    /// A Go duration (`5s`, or nanoseconds).
+    #[serde(default)]
+    pub pool_timeout: Option<serde_json::Value>,
+    #[serde(default)]
+    pub pool_size: i64,
+}
+
+/// Never prints the passwords.
+impl std::fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("address", &self.address)
+            .field("db", &self.db)
+            .field("sentinel_addresses", &self.sentinel_addresses)
+            .field("cluster_addresses", &self.cluster_addresses)
+            .finish_non_exhaustive()
+    }
+}
+
+/// xtls.Config, as the `tls:` key of the redis block.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisTls {
+    #[serde(default)]
+    pub enabled: bool,
+    #[serde(default)]
+    pub insecure: bool,
+    #[serde(default)]
+    pub server_name: String,
+    #[serde(default)]
+    pub ca_cert_file: String,
+    #[serde(default)]
+    pub client_cert_file: String,
+    #[serde(default)]
+    pub client_key_file: String,
+}
+
+impl RedisConfig {
+    /// `IsConfigured`: an address, sentinel addresses or cluster addresses.
+    fn is_configured(&self) -> bool {
+        !self.address.is_empty()
+            || !self.sentinel_addresses.is_empty()
+            || !self.cluster_addresses.is_empty()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +186,28 @@ struct RawConfig {
     limit: RawLimit,
     #[serde(default)]
     webhook: RawWebhook,
+    #[serde(default)]
+    redis: Option<RedisConfig>,
+    #[serde(default)]
+    rtc: RawRtc,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    node_stats: RawNodeStats,
+    #[serde(default)]
+    ingress: IngressUrls,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawRtc {
+    #[serde(default)]
+    node_ip: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawNodeStats {
+    #[serde(default)]
+    stats_update_interval: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -206,12 +330,115 @@ impl Config {
                 l.max_api_request_body_size,
             ),
         };
+        let redis = raw.redis.filter(RedisConfig::is_configured);
+        if let Some(r) = &redis {
+            check_redis_mode(r)?;
+        }
+        let node_ip = raw.rtc.node_ip.filter(|ip| !ip.is_empty());
+        if let Some(ip) = &node_ip
+            && ip.parse::<std::net::IpAddr>().is_err()
+        {
+            return Err(Error::Config(format!(
+                "rtc.node_ip: invalid IP address {ip:?}"
+            )));
+        }
+        // NewLocalNode refuses an empty node IP; only a node that registers itself needs it.
+        if redis.is_some() && node_ip.is_none() {
+            return Err(Error::Config("ip address is required and not set".into()));
+        }
+        let stats_update_interval = match raw.node_stats.stats_update_interval {
+            None => std::time::Duration::from_secs(2),
+            Some(v) => go_duration(&v).ok_or_else(|| {
+                Error::Config(format!(
+                    "node_stats.stats_update_interval: invalid duration {v}"
+                ))
+            })?,
+        };
+        if stats_update_interval.is_zero() {
+            return Err(Error::Config(
+                "node_stats.stats_update_interval must be positive".into(),
+            ));
+        }
         Ok(Config {
             keys,
             room,
             limits,
             webhook,
+            redis,
+            node_ip,
+            region: raw.region,
+            stats_update_interval,
+            ingress: raw.ingress,
         })
+    }
+}
+
+/// The stand-in's Redis client speaks plain TCP to one server. Sentinel, cluster and TLS are valid
+/// LiveKit settings it cannot emulate; it says so instead of connecting somewhere else.
+fn check_redis_mode(r: &RedisConfig) -> Result<()> {
+    let unsupported = if !r.sentinel_addresses.is_empty() {
+        Some("redis.sentinel_addresses")
+    } else if !r.cluster_addresses.is_empty() {
+        Some("redis.cluster_addresses")
+    } else if r.use_tls || r.tls.as_ref().is_some_and(|t| t.enabled) {
+        Some("redis TLS")
+    } else {
+        None
+    };
+    if let Some(what) = unsupported {
+        return Err(Error::Config(format!(
+            "{what} is valid for livekit-server but not emulated by livekit-standin (plain redis.address only)"
+        )));
+    }
+    if let Some(v) = &r.pool_timeout
+        && go_duration(v).is_none()
+    {
+        return Err(Error::Config(format!(
+            "redis.pool_timeout: invalid duration {v}"
+        )));
+    }
+    Ok(())
+}
+
+/// A Go `time.Duration` as yaml.v3 reads it: an integer (nanoseconds) or a string like `2s`,
+/// `500ms`, `1m30s`.
+pub(crate) fn go_duration(v: &serde_json::Value) -> Option<std::time::Duration> {
+    use std::time::Duration;
+    match v {
+        serde_json::Value::Number(n) => n.as_u64().map(Duration::from_nanos),
+        serde_json::Value::String(s) => {
+            let mut rest = s.trim();
+            if rest == "0" {
+                return Some(Duration::ZERO);
+            }
+            let mut total = 0f64;
+            if rest.is_empty() {
+                return None;
+            }
+            while !rest.is_empty() {
+                let num_end = rest
+                    .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                    .unwrap_or(rest.len());
+                let value: f64 = rest[..num_end].parse().ok()?;
+                rest = &rest[num_end..];
+                let unit_end = rest
+                    .find(|c: char| c.is_ascii_digit() || c == '.')
+                    .unwrap_or(rest.len());
+                let nanos = match &rest[..unit_end] {
+                    "ns" => 1.0,
+                    "us" | "µs" => 1e3,
+                    "ms" => 1e6,
+                    "s" => 1e9,
+                    "m" => 60e9,
+                    "h" => 3600e9,
+                    _ => return None,
+                };
+                total += value * nanos;
+                rest = &rest[unit_end..];
+            }
+            Some(Duration::from_nanos(total as u64))
+        }
+        _ => None,
     }
 }
 
@@ -273,6 +500,64 @@ mod tests {
         }
         // Without URLs nothing is sent, so no key is needed.
         assert!(Config::parse("keys:\n  APIa: s\nwebhook:\n  api_key: APIx\n").is_ok());
+    }
+
+    #[test]
+    fn redis_block_as_livekit_reads_it() {
+        let base = "keys:\n  APIa: s\n";
+        // No address: Redis is not configured, whatever else the block says.
+        let c = Config::parse(&format!("{base}redis:\n  db: 3\n")).unwrap();
+        assert!(c.redis.is_none());
+        let err = Config::parse(&format!("{base}redis:\n  address: 127.0.0.1:6379\n"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "ip address is required and not set");
+        let c = Config::parse(&format!(
+            "{base}region: eu\nrtc:\n  node_ip: 127.0.0.2\nnode_stats:\n  stats_update_interval: 500ms\n\
+             redis:\n  address: 127.0.0.1:6379\n  username: u\n  password: hunter2\n  db: 2\n  \
+             dial_timeout: 2000\n  read_timeout: 1000\n  write_timeout: 1000\n  pool_size: 4\n  \
+             pool_timeout: 3s\n  max_redirects: 2\n"
+        ))
+        .unwrap();
+        let r = c.redis.as_ref().unwrap();
+        assert_eq!((r.address.as_str(), r.db), ("127.0.0.1:6379", 2));
+        assert_eq!(
+            c.stats_update_interval,
+            std::time::Duration::from_millis(500)
+        );
+        assert_eq!(
+            (c.node_ip.as_deref(), c.region.as_str()),
+            (Some("127.0.0.2"), "eu")
+        );
+        assert!(!format!("{r:?}").contains("hunter2"));
+        for bad in ["  adress: x\n", "  db: two\n"] {
+            assert!(
+                Config::parse(&format!(
+                    "{base}rtc:\n  node_ip: 127.0.0.2\nredis:\n  address: a:1\n{bad}"
+                ))
+                .is_err(),
+                "{bad}"
+            );
+        }
+        let err = Config::parse(&format!(
+            "{base}rtc:\n  node_ip: 127.0.0.2\nredis:\n  cluster_addresses: [a:1]\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("not emulated"), "{err}");
+    }
+
+    #[test]
+    fn go_durations() {
+        let d = |s: &str| go_duration(&serde_json::json!(s));
+        assert_eq!(d("2s"), Some(std::time::Duration::from_secs(2)));
+        assert_eq!(d("1m30s"), Some(std::time::Duration::from_secs(90)));
+        assert_eq!(d("1.5s"), Some(std::time::Duration::from_millis(1500)));
+        assert_eq!(d("2"), None);
+        assert_eq!(
+            go_duration(&serde_json::json!(1_000_000)),
+            Some(std::time::Duration::from_millis(1))
+        );
     }
 
     #[test]

@@ -16,13 +16,36 @@ use crate::room_service;
 use crate::twirp::{Encoding, TwirpError};
 
 const ROOM_SERVICE: &str = "/twirp/livekit.RoomService/";
-/// Other Twirp services exist on a real server but need Redis plus external workers.
-const REDIS_SERVICES: &[(&str, &str)] = &[
-    ("/twirp/livekit.Egress/", "egress"),
-    ("/twirp/livekit.Ingress/", "ingress"),
-    ("/twirp/livekit.SIP/", "sip"),
-    ("/twirp/livekit.AgentDispatchService/", "agent dispatch"),
+
+/// The Twirp services livekit-server registers, by path prefix.
+#[derive(Clone, Copy)]
+enum Service {
+    Room,
+    Egress,
+    Ingress,
+    Sip,
+    Agent,
+}
+
+const SERVICES: &[(&str, Service)] = &[
+    (ROOM_SERVICE, Service::Room),
+    ("/twirp/livekit.Egress/", Service::Egress),
+    ("/twirp/livekit.Ingress/", Service::Ingress),
+    ("/twirp/livekit.SIP/", Service::Sip),
+    ("/twirp/livekit.AgentDispatchService/", Service::Agent),
 ];
+
+impl Service {
+    fn methods(self) -> &'static [&'static str] {
+        match self {
+            Service::Room => room_service::METHODS,
+            Service::Egress => crate::egress::METHODS,
+            Service::Ingress => crate::ingress::METHODS,
+            Service::Sip => crate::sip::METHODS,
+            Service::Agent => crate::agent_dispatch::METHODS,
+        }
+    }
+}
 
 pub fn app(shared: Arc<Shared>) -> Router {
     Router::new().fallback(handle).with_state(shared)
@@ -82,10 +105,14 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         };
     }
 
-    if let Some(method) = path.strip_prefix(ROOM_SERVICE) {
+    if let Some((method, svc)) = SERVICES
+        .iter()
+        .find_map(|(p, svc)| path.strip_prefix(p).map(|m| (m, *svc)))
+    {
         let method = method.to_string();
         return match twirp(
             &shared,
+            svc,
             &parts.method,
             &path,
             &method,
@@ -101,18 +128,14 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         };
     }
 
-    if let Some((_, what)) = REDIS_SERVICES.iter().find(|(p, _)| path.starts_with(p)) {
-        return TwirpError::new("internal", format!("{what} not connected (redis required)"))
-            .into_response();
-    }
-
     // Go's http.NotFound.
     plain(StatusCode::NOT_FOUND, "404 page not found\n")
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn twirp(
-    shared: &Shared,
+    shared: &Arc<Shared>,
+    svc: Service,
     http_method: &Method,
     path: &str,
     method: &str,
@@ -132,7 +155,7 @@ async fn twirp(
             path,
         ));
     }
-    if !room_service::METHODS.contains(&method) {
+    if !svc.methods().contains(&method) {
         return Err(TwirpError::bad_route(
             format!("no handler for path {path:?}"),
             http_method.as_str(),
@@ -166,5 +189,11 @@ async fn twirp(
             Encoding::Protobuf => "failed to read request body",
         })
     })?;
-    room_service::call(shared, method, claims, enc, &bytes)
+    match svc {
+        Service::Room => room_service::call(shared, method, claims, enc, &bytes),
+        Service::Egress => crate::egress::call(shared, method, claims, enc, &bytes),
+        Service::Ingress => crate::ingress::call(shared, method, claims, enc, &bytes),
+        Service::Sip => crate::sip::call(shared, method, claims, enc, &bytes),
+        Service::Agent => crate::agent_dispatch::call(shared, method, claims, enc, &bytes),
+    }
 }

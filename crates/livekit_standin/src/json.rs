@@ -166,3 +166,57 @@ pub fn list_participants(r: &proto::ListParticipantsResponse) -> Value {
 pub fn mute_response(r: &proto::MuteRoomTrackResponse) -> Value {
     json!({"track": r.track.as_ref().map_or(Value::Null, track)})
 }
+
+/// protojson with proto field names for any message: pbjson's output (camelCase, int64 as
+/// strings, enums by name, defaults omitted) with the keys turned back into the proto names.
+/// Unlike the RoomService encoders above, fields at their default stay omitted (protojson
+/// without EmitUnpopulated); every protojson reader treats both alike.
+pub fn proto_names<T: serde::Serialize>(msg: &T) -> Value {
+    snake_keys(serde_json::to_value(msg).unwrap_or(Value::Null))
+}
+
+/// Map-typed fields: their keys are data, not field names.
+const MAP_FIELDS: &[&str] = &[
+    "attributes",
+    "headers",
+    "headersToAttributes",
+    "attributesToHeaders",
+    "participantAttributes",
+    "metadata",
+];
+
+fn snake_keys(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| {
+                    let v = if MAP_FIELDS.contains(&k.as_str()) && v.is_object() {
+                        v
+                    } else {
+                        snake_keys(v)
+                    };
+                    (to_snake(&k), v)
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(snake_keys).collect()),
+        other => other,
+    }
+}
+
+fn to_snake(k: &str) -> String {
+    // The one proto field whose own name is camelCase.
+    if k == "aliOSS" {
+        return k.to_string();
+    }
+    let mut out = String::with_capacity(k.len() + 4);
+    for c in k.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -1,10 +1,14 @@
-//! `livekit-standin --config <livekit.yaml> --port <p>`: the stand-in as a process, for
-//! end-to-end tests that run real binaries. Prints one ready line, stops on SIGTERM/SIGINT.
+//! `livekit-standin --config <livekit.yaml> --port <p> [--bind <ip>]`: the stand-in as a process,
+//! for end-to-end tests that run real binaries. Prints one ready line. SIGTERM/SIGINT drain like
+//! livekit-server (`nodes` entry SHUTTING_DOWN, then wait for participants to leave, checked every
+//! 5 s); a second signal stops at once. Either way the exit is clean (entry removed, exit 0).
 
+use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
-use livekit_standin::StandIn;
+use livekit_standin::{Options, StandIn};
 use tokio::signal::unix::{SignalKind, signal};
 
 #[derive(Parser)]
@@ -13,9 +17,12 @@ struct Cli {
     /// livekit.yaml to read once at start.
     #[arg(long)]
     config: PathBuf,
-    /// Port on 127.0.0.1 (0 = ephemeral); the YAML's `port` is ignored.
+    /// Port (0 = ephemeral); the YAML's `port` is ignored.
     #[arg(long, default_value_t = 0)]
     port: u16,
+    /// Address to listen on; default `rtc.node_ip` when it is loopback, else 127.0.0.1.
+    #[arg(long)]
+    bind: Option<IpAddr>,
 }
 
 #[tokio::main]
@@ -30,11 +37,26 @@ async fn main() -> anyhow::Result<()> {
     // Handlers first: a supervisor may send SIGTERM the moment it reads the ready line.
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
-    let standin = StandIn::start(&cli.config, cli.port).await?;
+    let options = Options {
+        bind: cli.bind,
+        ..Options::port(cli.port)
+    };
+    let standin = StandIn::start_with(&cli.config, options).await?;
     println!("livekit-standin ready on {}", standin.url());
     tokio::select! {
         _ = term.recv() => {}
         _ = int.recv() => {}
+    }
+    standin.drain().await;
+    // `Stop(false)`: no deadline while participants remain; a second signal forces the stop.
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    tick.tick().await;
+    while standin.has_participants() {
+        tokio::select! {
+            _ = tick.tick() => eprintln!("waiting for participants to exit"),
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
     }
     standin.stop().await;
     Ok(())

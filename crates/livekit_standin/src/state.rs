@@ -117,6 +117,16 @@ pub struct State {
     rooms: BTreeMap<String, RoomEntry>,
     /// Kept apart from rooms so a test can still read what was sent after a room closed.
     pub data: BTreeMap<String, Vec<SentData>>,
+    /// Agent dispatches by room; every room starts with LiveKit's default (empty agent name).
+    pub dispatches: BTreeMap<String, Vec<proto::AgentDispatch>>,
+    /// Ingresses by id.
+    pub ingress: BTreeMap<String, proto::IngressInfo>,
+    /// SIP trunks and dispatch rules by id.
+    pub sip_inbound: BTreeMap<String, proto::SipInboundTrunkInfo>,
+    pub sip_outbound: BTreeMap<String, proto::SipOutboundTrunkInfo>,
+    pub sip_rules: BTreeMap<String, proto::SipDispatchRuleInfo>,
+    /// Egresses by id, finished ones until the retention forgets them.
+    pub egress: BTreeMap<String, crate::egress::EgressEntry>,
     /// The webhook queue, when `livekit.yaml` configures webhooks.
     pub notify: Option<tokio::sync::mpsc::UnboundedSender<(Instant, proto::WebhookEvent)>>,
 }
@@ -164,6 +174,30 @@ pub fn new_id(prefix: &str) -> String {
 }
 
 impl State {
+    /// What the node reports in its `NodeStats`. Every participant is taken to subscribe to every
+    /// other participant's tracks (LiveKit's default auto-subscribe).
+    pub fn counts(&mut self) -> crate::fleet::Counts {
+        self.purge();
+        let mut c = crate::fleet::Counts::default();
+        for r in self.rooms.values() {
+            c.rooms += 1;
+            let n = r.participants.len() as u32;
+            c.clients += n;
+            for p in &r.participants {
+                let t = p.tracks.len() as u32;
+                c.tracks_in += t;
+                c.tracks_out += t * n.saturating_sub(1);
+            }
+        }
+        c
+    }
+
+    /// Whether anyone is still connected (a draining server waits for this to be false).
+    pub fn has_participants(&mut self) -> bool {
+        self.purge();
+        self.rooms.values().any(|r| !r.participants.is_empty())
+    }
+
     /// Queues a webhook event the way livekit-server's telemetry creates it.
     fn emit(
         &self,
@@ -186,6 +220,58 @@ impl State {
         }
     }
 
+    /// Queues an egress event: `egressInfo` plus the room as `{sid, name}`.
+    pub fn emit_egress(&self, event: &str, info: &proto::EgressInfo) {
+        self.emit_event(proto::WebhookEvent {
+            event: event.to_string(),
+            room: Some(proto::Room {
+                sid: info.room_id.clone(),
+                name: info.room_name.clone(),
+                ..Default::default()
+            }),
+            egress_info: Some(info.clone()),
+            ..Default::default()
+        });
+    }
+
+    /// Queues an ingress event: `ingressInfo` plus the room as `{name}`.
+    pub fn emit_ingress(&self, event: &str, info: &proto::IngressInfo) {
+        self.emit_event(proto::WebhookEvent {
+            event: event.to_string(),
+            room: Some(proto::Room {
+                name: info.room_name.clone(),
+                ..Default::default()
+            }),
+            ingress_info: Some(info.clone()),
+            ..Default::default()
+        });
+    }
+
+    /// Queues any event, stamping its id and time.
+    pub fn emit_event(&self, mut e: proto::WebhookEvent) {
+        if let Some(tx) = &self.notify {
+            e.id = new_id("EV_");
+            e.created_at = unix_now().0;
+            let _ = tx.send((Instant::now(), e));
+        }
+    }
+
+    /// Forgets egresses that ended more than `retention` ago, like LiveKit's egress worker
+    /// cleaning `ended_egress`.
+    pub fn forget_egress(&mut self, retention: Duration) {
+        self.egress
+            .retain(|_, e| e.ended.is_none_or(|t| t.elapsed() < retention));
+    }
+
+    pub fn egress_entry(
+        &mut self,
+        id: &str,
+        retention: Duration,
+    ) -> Option<&crate::egress::EgressEntry> {
+        self.forget_egress(retention);
+        self.egress.get(id)
+    }
+
     /// Drops rooms whose timeout ran out. Called before every read, so expiry is lazy but
     /// never visible to a client.
     pub fn purge(&mut self) {
@@ -197,6 +283,7 @@ impl State {
             .map(|(n, _)| n.clone())
             .collect();
         for name in expired {
+            self.dispatches.remove(&name);
             if let Some(r) = self.rooms.remove(&name) {
                 self.emit("room_finished", r.snapshot(), None, None);
             }
@@ -239,6 +326,7 @@ impl State {
         let Some(mut r) = self.rooms.remove(name) else {
             return false;
         };
+        self.dispatches.remove(name);
         for p in std::mem::take(&mut r.participants) {
             self.emit(
                 "participant_left",
@@ -278,6 +366,24 @@ impl State {
         });
         let snapshot = entry.snapshot();
         if created {
+            // `createAgentDispatchesFromRoomAgent`: without configured agents, one dispatch
+            // for the default (unnamed) agent.
+            let ns = std::time::SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos() as i64;
+            self.dispatches.insert(
+                req.name.clone(),
+                vec![proto::AgentDispatch {
+                    id: new_id("AD_"),
+                    room: req.name.clone(),
+                    state: Some(proto::AgentDispatchState {
+                        created_at: ns,
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }],
+            );
             self.emit("room_started", snapshot.clone(), None, None);
         }
         snapshot
@@ -293,6 +399,30 @@ impl State {
         name: &str,
         tracks: &[TrackSpec],
     ) -> Result<String, JoinError> {
+        self.join_as(
+            cfg,
+            room,
+            identity,
+            name,
+            tracks,
+            ParticipantKind::Standard,
+            Default::default(),
+        )
+        .map(|p| p.sid)
+    }
+
+    /// A join by a participant of any kind (SIP callers, ingress publishers…) with attributes.
+    #[allow(clippy::too_many_arguments)]
+    pub fn join_as(
+        &mut self,
+        cfg: &Config,
+        room: &str,
+        identity: &str,
+        name: &str,
+        tracks: &[TrackSpec],
+        kind: ParticipantKind,
+        attributes: std::collections::HashMap<String, String>,
+    ) -> Result<proto::ParticipantInfo, JoinError> {
         self.purge();
         if !self.rooms.contains_key(room) {
             if !cfg.room.auto_create {
@@ -352,7 +482,8 @@ impl State {
                 can_publish_data: true,
                 ..Default::default()
             }),
-            kind: ParticipantKind::Standard as i32,
+            kind: kind as i32,
+            attributes,
             ..Default::default()
         });
         entry.ever_joined = true;
@@ -391,6 +522,6 @@ impl State {
                 Some(t.clone()),
             );
         }
-        Ok(sid)
+        Ok(joined)
     }
 }

@@ -11,8 +11,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::overview::key_badge;
-use super::parse_secs;
-use super::tokens::describe;
+use super::{FormError, Success, flash_result, parse_secs};
 use crate::AppState;
 use crate::auth::Session;
 use crate::html::{self, Nav, error_box, opt_time, time, tri};
@@ -136,38 +135,39 @@ fn back() -> Response {
     Redirect::to("/keys").into_response()
 }
 
-const UNCONFIRMED: &str = "Tick the confirmation box first.";
+/// The confirmation box every key change carries.
+fn confirmed(confirm: &str) -> Result<(), FormError> {
+    if confirm == "yes" {
+        Ok(())
+    } else {
+        Err("Tick the confirmation box first.".into())
+    }
+}
 
 pub async fn rotate(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Form(f): Form<RotateForm>,
 ) -> Response {
-    let at = Some("rotate".to_string());
-    if f.confirm != "yes" {
-        state
-            .sessions
-            .set_flash_at(&session, at, false, UNCONFIRMED);
-        return back();
-    }
-    let grace_s = match parse_secs("Grace period", &f.grace) {
-        Ok(g) => g,
-        Err(e) => {
-            state.sessions.set_flash_at(&session, at, false, e);
-            return back();
-        }
+    let result = async {
+        confirmed(&f.confirm)?;
+        let grace_s = parse_secs("Grace period", &f.grace)?;
+        let k = state
+            .rpc
+            .call::<KeysRotate>(&KeysRotateParams { grace_s })
+            .await?;
+        Ok::<_, FormError>(format!(
+            "Minted {} ({}). Restart livekit-server so it loads the new key; it becomes active once the SFU accepts it.",
+            k.api_key, k.state
+        ))
     };
-    match state.rpc.call::<KeysRotate>(&KeysRotateParams { grace_s }).await {
-        Ok(k) => state.sessions.set_flash(
-            &session,
-            true,
-            format!(
-                "Minted {} ({}). Restart livekit-server so it loads the new key; it becomes active once the SFU accepts it.",
-                k.api_key, k.state
-            ),
-        ),
-        Err(e) => state.sessions.set_flash_at(&session, at, false, describe(&e)),
-    }
+    flash_result(
+        &state.sessions,
+        &session,
+        "rotate",
+        Success::AtTop,
+        result.await,
+    );
     back()
 }
 
@@ -184,29 +184,16 @@ pub async fn revoke(
     Extension(session): Extension<Session>,
     Form(f): Form<RevokeForm>,
 ) -> Response {
-    let at = Some(format!("key:{}", f.api_key));
-    if f.confirm != "yes" {
-        state
-            .sessions
-            .set_flash_at(&session, at, false, UNCONFIRMED);
-        return back();
-    }
-    match state
-        .rpc
-        .call::<KeysRevoke>(&KeyParams {
+    let result = async {
+        confirmed(&f.confirm)?;
+        let params = KeyParams {
             api_key: f.api_key.clone(),
-        })
-        .await
-    {
-        Ok(k) => {
-            state
-                .sessions
-                .set_flash(&session, true, format!("{} is now {}.", k.api_key, k.state))
-        }
-        Err(e) => state
-            .sessions
-            .set_flash_at(&session, at, false, describe(&e)),
-    }
+        };
+        let k = state.rpc.call::<KeysRevoke>(&params).await?;
+        Ok::<_, FormError>(format!("{} is now {}.", k.api_key, k.state))
+    };
+    let at = format!("key:{}", f.api_key);
+    flash_result(&state.sessions, &session, at, Success::AtTop, result.await);
     back()
 }
 
@@ -225,29 +212,24 @@ pub async fn import(
     Extension(session): Extension<Session>,
     Form(f): Form<ImportForm>,
 ) -> Response {
-    let at = Some("import".to_string());
-    if f.confirm != "yes" {
-        state
-            .sessions
-            .set_flash_at(&session, at, false, UNCONFIRMED);
-        return back();
-    }
-    let params = KeysImportParams {
-        api_key: f.api_key.trim().to_string(),
-        secret: f.secret.trim().to_string(),
+    let result = async {
+        confirmed(&f.confirm)?;
+        let params = KeysImportParams {
+            api_key: f.api_key.trim().to_string(),
+            secret: f.secret.trim().to_string(),
+        };
+        let k = state.rpc.call::<KeysImport>(&params).await?;
+        Ok::<_, FormError>(format!(
+            "Imported {} ({}). Restart livekit-server to load it.",
+            k.api_key, k.state
+        ))
     };
-    match state.rpc.call::<KeysImport>(&params).await {
-        Ok(k) => state.sessions.set_flash(
-            &session,
-            true,
-            format!(
-                "Imported {} ({}). Restart livekit-server to load it.",
-                k.api_key, k.state
-            ),
-        ),
-        Err(e) => state
-            .sessions
-            .set_flash_at(&session, at, false, describe(&e)),
-    }
+    flash_result(
+        &state.sessions,
+        &session,
+        "import",
+        Success::AtTop,
+        result.await,
+    );
     back()
 }

@@ -12,10 +12,9 @@ use hero_livekit_api::types::{
 };
 use maud::{Markup, html};
 
-use super::{parse_pairs, parse_secs};
+use super::{describe, parse_pairs, parse_secs};
 use crate::AppState;
 use crate::auth::Session;
-use crate::error::Error;
 use crate::html::{self, Nav, badge, opt_time};
 
 type Fields = BTreeMap<String, String>;
@@ -162,24 +161,6 @@ pub async fn decode(
         &token,
         outcome,
     )
-}
-
-/// An RPC failure as one line, with the offending field when the server names it.
-pub fn describe(e: &Error) -> String {
-    match e {
-        Error::Call {
-            data: Some(d),
-            message,
-            ..
-        } => match (d["field"].as_str(), d["reason"].as_str()) {
-            (Some(field), Some(reason)) => format!("{field}: {reason}"),
-            _ => message.clone(),
-        },
-        other => match html::hint(other) {
-            Some(h) => format!("{other}. {h}"),
-            None => other.to_string(),
-        },
-    }
 }
 
 fn render(

@@ -8,55 +8,18 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use hero_livekit_api::paths;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::{Error, Result};
 
 mod redis;
 pub use redis::{Redis, RedisBlock, RedisSettings, SENTINEL_TIMEOUT_MS};
 
-/// A duration written as `90s`, `15m`, `1h` (or a bare number of seconds in TOML).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Dur(pub Duration);
-
-impl FromStr for Dur {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        let s = s.trim();
-        if let Ok(secs) = s.parse::<u64>() {
-            return Ok(Dur(Duration::from_secs(secs)));
-        }
-        humantime::parse_duration(s)
-            .map(Dur)
-            .map_err(|e| format!("{s:?} is not a duration like 90s, 15m or 1h ({e})"))
-    }
-}
-
-impl Serialize for Dur {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(&humantime::format_duration(self.0).to_string())
-    }
-}
-
-impl<'de> Deserialize<'de> for Dur {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Secs(u64),
-            Text(String),
-        }
-        match Raw::deserialize(d)? {
-            Raw::Secs(s) => Ok(Dur(Duration::from_secs(s))),
-            Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
-        }
-    }
-}
+pub use hero_livekit_api::duration::Dur;
 
 /// Every setting, optional so sources can be layered. Field docs are the `--help` text.
 #[derive(Debug, Clone, Default, Args, Deserialize, Serialize)]

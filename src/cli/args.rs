@@ -1,0 +1,221 @@
+//! The command line: global flags, and the commands split by where they act — on files and
+//! binaries of this machine ([`LocalCmd`]) or through the control plane's socket
+//! ([`RemoteCmd`]). Both are flattened into one list of subcommands.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use hero_livekit_api::duration::parse_duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hero_livekit",
+    version,
+    about = "Operate a self-hosted LiveKit through hero_livekit_server"
+)]
+pub struct Cli {
+    /// The control plane's socket [default: ~/hero/var/sockets/hero_livekit_server/rpc.sock]
+    #[arg(long, env = "HERO_LIVEKIT_SOCKET", global = true)]
+    pub socket: Option<PathBuf>,
+    /// The state directory (for doctor and backup) [default: ~/hero/var/hero_livekit]
+    #[arg(long, env = "HERO_LIVEKIT_HOME", global = true)]
+    pub home: Option<PathBuf>,
+    /// Print JSON (the RPC result) instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    #[command(flatten)]
+    Remote(RemoteCmd),
+    #[command(flatten)]
+    Local(LocalCmd),
+}
+
+/// Commands answered by the control plane over its socket.
+#[derive(Debug, Subcommand)]
+pub enum RemoteCmd {
+    /// Server, files, keys and SFU status
+    Status,
+    /// Mint and inspect access tokens
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// API keys
+    #[command(subcommand)]
+    Keys(KeysCmd),
+    /// The effective configuration and rendered files (secrets redacted)
+    #[command(subcommand)]
+    Config(ConfigCmd),
+    /// Live rooms on the SFU
+    #[command(subcommand)]
+    Room(RoomCmd),
+    /// Participants of a room
+    #[command(subcommand)]
+    Participant(ParticipantCmd),
+    /// The audit log of mutating calls, newest first
+    Audit {
+        /// Only this method, e.g. keys.rotate
+        #[arg(long)]
+        method: Option<String>,
+        /// Only entries at or after this RFC 3339 time
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Call any JSON-RPC method: `hero_livekit rpc token.decode '{"token":"…"}'`
+    // Listed last, after the local commands, as it always was.
+    #[command(display_order = 100)]
+    Rpc {
+        method: String,
+        /// Params as a JSON object (default {})
+        params: Option<String>,
+    },
+}
+
+/// Commands that work on files and binaries of this machine rather than through the socket.
+#[derive(Debug, Subcommand)]
+pub enum LocalCmd {
+    /// Run the control plane, lk-backend and the admin UI in this one process (zero config)
+    Up {
+        /// Control-plane TOML config (same file as hero_livekit_server --config)
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Where the admin UI listens
+        #[arg(long, default_value = "127.0.0.1:8082")]
+        admin_listen: std::net::SocketAddr,
+    },
+    /// Install and inspect the livekit-server binary
+    #[command(subcommand)]
+    Sfu(SfuCmd),
+    /// Check the deployment and print what to fix, one line each
+    Doctor {
+        /// Where livekit-server is installed [default: ~/hero/bin, then PATH]
+        #[arg(long)]
+        bin_dir: Option<PathBuf>,
+    },
+    /// Consistent online copy of server.db (it holds the secrets: written 0600)
+    Backup {
+        /// Destination [default: <home>/backups/server-<time>.db]
+        path: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCmd {
+    /// Mint a token signed by the active key
+    Create(TokenCreateArgs),
+    /// Verify a token and explain its grants and problems
+    Decode { token: String },
+}
+
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    #[arg(long)]
+    pub room: String,
+    #[arg(long)]
+    pub identity: String,
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long)]
+    pub metadata: Option<String>,
+    /// participant, viewer or admin
+    #[arg(long, value_parser = ["participant", "viewer", "admin"])]
+    pub preset: Option<String>,
+    /// Lifetime, e.g. 15m, 1h
+    #[arg(long, value_parser = parse_duration)]
+    pub ttl: Option<Duration>,
+    /// Extra grants as JSON with LiveKit's names, e.g. '{"canPublishSources":["camera"]}'
+    #[arg(long)]
+    pub grants: Option<String>,
+    /// Attribute key=value (repeatable)
+    #[arg(long = "attribute", value_name = "KEY=VALUE")]
+    pub attributes: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCmd {
+    /// List keys and their states
+    List {
+        /// Include revoked keys
+        #[arg(long)]
+        all: bool,
+    },
+    /// Start a zero-downtime rotation: a new key is added to livekit.yaml and becomes active
+    /// once livekit-server (restarted) accepts it
+    Rotate {
+        /// How long the old key stays valid after the new one is active, e.g. 24h
+        #[arg(long, value_parser = parse_duration)]
+        grace: Option<Duration>,
+    },
+    /// Emergency: remove a key from every file at once
+    Revoke { api_key: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SfuCmd {
+    /// Download LiveKit's release for this machine, verify its SHA-256 and install
+    /// livekit-server into the bin dir
+    Install {
+        /// Release version, e.g. 1.9.0 [default: latest]
+        #[arg(long)]
+        version: Option<String>,
+        /// Where to put livekit-server [default: ~/hero/bin]
+        #[arg(long)]
+        bin_dir: Option<PathBuf>,
+        /// Install from a mirror URL or a local archive instead
+        #[arg(long)]
+        from: Option<String>,
+        /// Expected SHA-256 of the archive (else read from checksums.txt beside it)
+        #[arg(long, requires = "from")]
+        sha256: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoomCmd {
+    /// List live rooms
+    List,
+    /// Create a room (or get the existing one)
+    Create {
+        name: String,
+        #[arg(long, value_parser = parse_duration)]
+        empty_timeout: Option<Duration>,
+        #[arg(long, value_parser = parse_duration)]
+        departure_timeout: Option<Duration>,
+        #[arg(long)]
+        max_participants: Option<u32>,
+        #[arg(long)]
+        metadata: Option<String>,
+    },
+    /// Close a room, disconnecting everyone
+    Delete { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ParticipantCmd {
+    /// List a room's participants
+    List { room: String },
+    /// Disconnect a participant
+    Remove { room: String, identity: String },
+    /// Mute (or with --unmute, unmute) a published track
+    Mute {
+        room: String,
+        identity: String,
+        track_sid: String,
+        #[arg(long)]
+        unmute: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// The effective configuration
+    Show,
+    /// The rendered livekit.yaml and backend.env
+    Files,
+}
