@@ -2,16 +2,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use hero_livekit_server::config::{Config, Settings};
+use hero_livekit_testkit::InProcess;
 
+/// A control plane in this process, on a temp home.
 struct Server {
     _dir: tempfile::TempDir,
     socket: PathBuf,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<hero_livekit_server::Result<()>>,
+    served: InProcess<hero_livekit_server::Result<()>>,
 }
 
 async fn server() -> Server {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = hero_livekit_testkit::temp_dir();
     let s = Settings {
         home: Some(dir.path().join("home")),
         socket: Some(dir.path().join("s/rpc.sock")),
@@ -20,15 +21,10 @@ async fn server() -> Server {
     let config = Config::from_settings(s, None).unwrap();
     let socket = config.socket.clone();
     let booted = hero_livekit_server::boot(config).await.unwrap();
-    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(booted.serve(async {
-        let _ = rx.await;
-    }));
     Server {
         _dir: dir,
         socket,
-        stop,
-        task,
+        served: InProcess::spawn(|stop| booted.serve(stop)),
     }
 }
 
@@ -130,8 +126,7 @@ async fn cli_talks_to_the_socket_with_exit_codes_scripts_can_use() {
     let o = cli(s, &["rpc", "health", "{not json"]).await;
     assert_eq!(o.status.code(), Some(2));
 
-    let _ = srv.stop.send(());
-    srv.task.await.unwrap().unwrap();
+    srv.served.stop().await.unwrap();
     // Nothing listens: exit 3 naming the socket.
     let o = cli(s, &["status"]).await;
     assert_eq!(o.status.code(), Some(3));

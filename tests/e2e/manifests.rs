@@ -228,3 +228,235 @@ fn no_process_control_in_shipped_code() {
         offenders.join("\n")
     );
 }
+
+/// Every file of the repository a fitness rule reads: sources, tests, scripts, docs, manifests
+/// and config (not target/, the venv, git's own files or node_modules), with its path relative
+/// to the root. Binary files are skipped.
+fn repository_files() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            // `.git` is a file in a worktree.
+            if ["target", ".venv", ".git", "node_modules"].contains(&name.as_str()) {
+                continue;
+            }
+            if p.is_dir() {
+                dirs.push(p);
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&p) else {
+                continue; // not UTF-8: not text
+            };
+            let rel = p.strip_prefix(root()).unwrap().display().to_string();
+            out.push((rel, text));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Files that name a path outside the repository in a crate another change is rewriting: the
+/// stand-in's test helpers still cite where its copies of the LiveKit vectors first came from.
+/// That change removes the citation; then the entry here no longer matches and this test fails
+/// until it is deleted (the list only shrinks).
+const OUTSIDE_PATHS_PENDING: &[&str] = &["crates/livekit_standin/tests/standin/helpers.rs"];
+
+/// How many leading `..` components a path at byte `i` of `line` climbs, if a path starts there
+/// (`../x`, `"../.."`, `dir/..`), or `None` for `..` that is not a path (ranges, `[..]`, `...`).
+fn climbs(line: &[u8], i: usize) -> Option<usize> {
+    let prev = i.checked_sub(1).map(|p| line[p]);
+    if prev.is_some_and(|c| c == b'.' || c.is_ascii_alphanumeric() || c == b'_') {
+        return None;
+    }
+    let two_dots = Some(&[b'.'; 2][..]);
+    let (mut n, mut at) = (0, i);
+    while line.get(at..at + 2) == two_dots {
+        n += 1;
+        at += 2;
+        if line.get(at) == Some(&b'/') && line.get(at + 1..at + 3) == two_dots {
+            at += 1;
+        } else {
+            break;
+        }
+    }
+    let next = line.get(at).copied();
+    let quote = |c: Option<u8>| matches!(c, Some(b'"' | b'\''));
+    let path_like = next == Some(b'/')
+        || (matches!(prev, Some(b'/')) || quote(prev))
+            && (quote(next) || next.is_none_or(|c| c.is_ascii_whitespace()));
+    path_like.then_some(n)
+}
+
+/// Where a relative path on this line starts from: the file's own dir for includes, `#[path]`
+/// and comments (links), the crate's dir for other Rust (CARGO_MANIFEST_DIR, a test's cwd).
+fn base_depth(rel: &str, line: &str) -> usize {
+    let file_dir = Path::new(rel)
+        .parent()
+        .map_or(0, |p| p.components().count());
+    let file_relative = ["include_str!", "include_bytes!", "#[path", "//"]
+        .iter()
+        .any(|k| line.trim_start().starts_with(k) || line.contains(&format!("{k}(")));
+    if !rel.ends_with(".rs") || file_relative {
+        return file_dir;
+    }
+    let mut dir = Path::new(rel).parent();
+    while let Some(d) = dir {
+        if root().join(d).join("Cargo.toml").exists() {
+            return d.components().count();
+        }
+        dir = d.parent();
+    }
+    0
+}
+
+/// Whether a relative path on `line` of file `rel` climbs out of the repository.
+fn climbs_out(rel: &str, line: &str) -> Option<String> {
+    let bytes = line.as_bytes();
+    (0..bytes.len().saturating_sub(1))
+        .filter(|&i| bytes[i] == b'.' && bytes[i + 1] == b'.')
+        .filter_map(|i| climbs(bytes, i))
+        .max()
+        .filter(|&n| n > base_depth(rel, line))
+        .map(|n| format!("{n} levels up"))
+}
+
+#[test]
+fn the_path_check_sees_a_climb_out_of_the_repository_and_nothing_else() {
+    let up = |n: usize| format!("{0}{0}/", '.').repeat(n);
+    let server = "crates/hero_livekit_server/src/x.rs";
+    let escaping = [
+        (
+            server,
+            format!(
+                r#"concat!(env!("CARGO_MANIFEST_DIR"), "/{}elsewhere")"#,
+                up(3)
+            ),
+        ),
+        (server, format!(r#"Path::new("{}x")"#, up(3))),
+        (
+            "scripts/test",
+            format!(r#"cd "$(dirname "$0")/{}..""#, up(1)),
+        ),
+        ("docs/a.md", format!("[x]({}x.md)", up(2))),
+    ];
+    for (rel, line) in &escaping {
+        assert!(climbs_out(rel, line).is_some(), "{rel}: {line}");
+    }
+    let inside = [
+        (server, format!(r#"include_str!("{}config/x.toml")"#, up(3))),
+        (
+            server,
+            format!(r#"concat!(env!("CARGO_MANIFEST_DIR"), "/{}x")"#, up(2)),
+        ),
+        (server, format!("/// see [design]({}docs/design.md)", up(3))),
+        (
+            "scripts/test",
+            format!(r#"cd "$(dirname "$0")/{}""#, &up(1)[..2]),
+        ),
+        ("docs/a.md", format!("[x]({}README.md)", up(1))),
+        (
+            "src/cli.rs",
+            "let all = &v[..]; let r = 1..=3; f(..); Foo { a, .. }; a...b".into(),
+        ),
+    ];
+    for (rel, line) in &inside {
+        assert_eq!(climbs_out(rel, line), None, "{rel}: {line}");
+    }
+}
+
+/// A fresh clone must pass its tests with nothing beside it: no file names a place outside the
+/// repository (a developer's checkout, a sibling folder, a relative path climbing out of it).
+#[test]
+fn no_file_names_a_path_outside_the_repository() {
+    // Spelled in pieces so this file does not name them itself.
+    let outside = [
+        concat!("/wo", "rk/"),
+        concat!("/ro", "ot/"),
+        concat!(".", "./sha", "red"),
+        concat!("sha", "red/test-vectors"),
+    ];
+    let mut offenders = Vec::new();
+    let mut pending_seen = Vec::new();
+    for (rel, text) in repository_files() {
+        for (n, line) in text.lines().enumerate() {
+            let named = outside
+                .iter()
+                .find(|o| line.contains(*o))
+                .map(|o| o.to_string());
+            if let Some(what) = named.or_else(|| climbs_out(&rel, line)) {
+                if OUTSIDE_PATHS_PENDING.contains(&rel.as_str()) {
+                    pending_seen.push(rel.clone());
+                } else {
+                    offenders.push(format!("{rel}:{}: {what}: {}", n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "paths outside the repository:\n{}",
+        offenders.join("\n")
+    );
+    for pending in OUTSIDE_PATHS_PENDING {
+        assert!(
+            pending_seen.iter().any(|p| p == pending),
+            "{pending} no longer names a path outside the repository: remove it from \
+             OUTSIDE_PATHS_PENDING"
+        );
+    }
+}
+
+/// Files that use sqlx outside a storage module today: tests with SQL of their own (they should
+/// reach the database through the test kit or the store's API). Every statement of the services
+/// is behind their `src/store/`. The list only shrinks: a new file fails, and so does an entry
+/// that no longer uses sqlx.
+const KNOWN_OFFENDERS: &[&str] = &[
+    "crates/hero_livekit_backend/tests/api/events.rs",
+    "crates/hero_livekit_backend/tests/api/helpers.rs",
+    "crates/hero_livekit_backend/tests/api/webhook.rs",
+    "tests/e2e/supervision.rs",
+];
+
+/// Where sqlx may be used: a crate's storage module (`src/store/**`) and the test kit.
+fn storage_module(rel: &str) -> bool {
+    let in_crate = rel
+        .strip_prefix("crates/")
+        .and_then(|r| r.split_once('/'))
+        .map_or(rel, |(_, r)| r);
+    in_crate.starts_with("src/store/") || rel.starts_with("crates/hero_livekit_testkit/src/")
+}
+
+#[test]
+fn sqlx_is_used_only_in_storage_modules() {
+    let needle = concat!("sql", "x::");
+    let users: std::collections::BTreeSet<String> = repository_files()
+        .into_iter()
+        .filter(|(rel, text)| {
+            rel.ends_with(".rs")
+                && !storage_module(rel)
+                && text
+                    .lines()
+                    .any(|l| !l.trim_start().starts_with("//") && l.contains(needle))
+        })
+        .map(|(rel, _)| rel)
+        .collect();
+    let new: Vec<&String> = users
+        .iter()
+        .filter(|u| !KNOWN_OFFENDERS.contains(&u.as_str()))
+        .collect();
+    assert!(
+        new.is_empty(),
+        "sqlx outside a storage module (put the SQL behind the crate's src/store/): {new:?}"
+    );
+    let gone: Vec<&&str> = KNOWN_OFFENDERS
+        .iter()
+        .filter(|k| !users.contains(**k))
+        .collect();
+    assert!(
+        gone.is_empty(),
+        "no longer use sqlx: remove them from KNOWN_OFFENDERS (the list only shrinks): {gone:?}"
+    );
+}

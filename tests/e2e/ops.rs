@@ -4,7 +4,9 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
 
+use hero_livekit_testkit::{Proc, Site, sibling_bin, wait_for_socket};
 use sha2::{Digest, Sha256};
 
 const FAKE_SFU: &str = "#!/bin/sh\ncase \"$1\" in\n  --version) echo 'livekit-server version 1.9.0' ;;\n  --config) echo 'tcp 7880 7881 udp 7882' ;;\nesac\n";
@@ -103,7 +105,7 @@ fn leftovers(dir: &Path) -> Vec<String> {
 
 #[test]
 fn sfu_install_verifies_the_checksum_and_leaves_nothing_partial() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = hero_livekit_testkit::temp_dir();
     let mirror = dir.path().join("mirror");
     std::fs::create_dir_all(&mirror).unwrap();
     let (archive_path, sum) = archive(&mirror, true);
@@ -196,34 +198,21 @@ fn sfu_install_verifies_the_checksum_and_leaves_nothing_partial() {
     assert!(leftovers(&bin3).is_empty(), "{:?}", leftovers(&bin3));
 }
 
-fn start_server(dir: &Path) -> std::process::Child {
-    let child = Command::new(crate::sibling_bin("hero_livekit_server"))
-        .arg("--home")
-        .arg(dir.join("home"))
-        .arg("--socket")
-        .arg(dir.join("s/rpc.sock"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect(
-            "target/debug/hero_livekit_server (scripts/test builds the workspace binaries first)",
-        );
-    let start = std::time::Instant::now();
-    while std::os::unix::net::UnixStream::connect(dir.join("s/rpc.sock")).is_err() {
-        assert!(start.elapsed().as_secs() < 20, "server never came up");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    child
+/// The real server on a fresh site, accepting on its socket.
+fn start_server() -> (Site, Proc) {
+    let site = Site::new();
+    let server = Proc::spawn(&mut site.command_at(sibling_bin("hero_livekit_server")));
+    wait_for_socket(&site.socket(), Duration::from_secs(20));
+    (site, server)
 }
 
 #[test]
 fn backup_is_a_private_consistent_copy_and_doctor_says_what_to_fix() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut server = start_server(dir.path());
-    let home = dir.path().join("home");
-    let socket = dir.path().join("s/rpc.sock");
+    let (site, mut server) = start_server();
+    let dir = site.dir();
+    let (home, socket) = (site.home(), site.socket());
 
-    let dest = dir.path().join("copy/server.db");
+    let dest = dir.join("copy/server.db");
     let o = cli(&[
         "--home",
         home.to_str().unwrap(),
@@ -256,7 +245,7 @@ fn backup_is_a_private_consistent_copy_and_doctor_says_what_to_fix() {
     assert_eq!(o.status.code(), Some(1));
 
     // doctor with a fake livekit-server installed: healthy, loopback public URL warned about.
-    let bin = dir.path().join("bin");
+    let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     std::fs::write(bin.join("livekit-server"), FAKE_SFU).unwrap();
     std::fs::set_permissions(
@@ -300,7 +289,7 @@ fn backup_is_a_private_consistent_copy_and_doctor_says_what_to_fix() {
         String::from_utf8_lossy(&o.stdout)
     );
 
-    let _ = rustix_kill(&mut server);
+    server.kill();
     // No SFU binary and no server: both reported.
     let o = cli(&[
         "--home",
@@ -309,13 +298,8 @@ fn backup_is_a_private_consistent_copy_and_doctor_says_what_to_fix() {
         socket.to_str().unwrap(),
         "doctor",
         "--bin-dir",
-        dir.path().join("none").to_str().unwrap(),
+        dir.join("none").to_str().unwrap(),
     ]);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("FAIL  control plane not reachable"), "{text}");
-}
-
-fn rustix_kill(child: &mut std::process::Child) -> std::io::Result<()> {
-    child.kill()?;
-    child.wait().map(|_| ())
 }

@@ -2,14 +2,14 @@
 //! what it needs by itself, a crashed service is survived by the others, and `up` runs all
 //! three in one process.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::sibling_bin;
+use hero_livekit_testkit::http::{Request, Response};
+use hero_livekit_testkit::{Proc, Service, Site, wait_until};
 
 /// These tests each run three real services and time them: they take turns, so one test's load
 /// (a webhook burst, six start orders) never eats another's time budget on a 2-core machine.
@@ -19,161 +19,54 @@ fn turn() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A minimal HTTP/1.1 request; returns status, headers and body.
-pub fn http(
+/// One HTTP/1.1 request to `127.0.0.1:port`.
+fn http(
     port: u16,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
     body: &[u8],
-) -> std::io::Result<(u16, String, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\ncontent-length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes())?;
-    s.write_all(body)?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    Ok((status, head.to_string(), body.to_string()))
+) -> std::io::Result<Response> {
+    let req = headers
+        .iter()
+        .fold(Request::new(method, path), |r, (k, v)| r.header(k, v));
+    req.body(body).send_tcp(port)
 }
 
-struct Stack {
-    dir: tempfile::TempDir,
-    backend_port: u16,
-    admin_port: u16,
+/// backend.env as written by the control plane.
+fn backend_env(site: &Site) -> BTreeMap<String, String> {
+    hero_livekit_api::env_file::parse(&site.read("backend.env")).unwrap()
 }
 
-impl Stack {
-    fn new() -> Stack {
-        Stack {
-            dir: tempfile::tempdir().unwrap(),
-            backend_port: free_port(),
-            admin_port: free_port(),
-        }
-    }
-    fn home(&self) -> PathBuf {
-        self.dir.path().join("home")
-    }
-    fn socket(&self) -> PathBuf {
-        self.dir.path().join("s/rpc.sock")
-    }
-    fn cmd(&self, which: &str) -> Command {
-        let mut c = match which {
-            "server" => {
-                let mut c = Command::new(sibling_bin("hero_livekit_server"));
-                c.args([
-                    "--backend-port",
-                    &self.backend_port.to_string(),
-                    "--backend-bind",
-                    "127.0.0.1",
-                ]);
-                c
-            }
-            "backend" => Command::new(sibling_bin("lk-backend")),
-            "admin" => {
-                let mut c = Command::new(sibling_bin("hero_livekit_admin"));
-                c.args(["--listen", &format!("127.0.0.1:{}", self.admin_port)]);
-                c
-            }
-            other => panic!("{other}"),
-        };
-        c.arg("--home")
-            .arg(self.home())
-            .arg("--socket")
-            .arg(self.socket());
-        c.env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        c
-    }
-    /// Starts a service; its stdout lines arrive on the returned channel.
-    fn start(&self, which: &str) -> (Child, mpsc::Receiver<String>) {
-        let mut child = self.cmd(which).spawn().unwrap();
-        let out = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        (child, rx)
-    }
-    fn env(&self) -> std::collections::BTreeMap<String, String> {
-        hero_livekit_api::env_file::parse(
-            &std::fs::read_to_string(self.home().join("backend.env")).unwrap(),
-        )
-        .unwrap()
-    }
-}
-
-fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < limit, "{what} not within {limit:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn login_url(rx: &mpsc::Receiver<String>) -> String {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let line = rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("the admin prints its login URL");
-        if let Some(i) = line.find("http://") {
-            return line[i..].trim().to_string();
-        }
-    }
+/// The login URL the admin prints on stdout.
+fn login_url(admin: &Proc) -> String {
+    let line = admin.wait_stdout("the admin's login URL", Duration::from_secs(15), |l| {
+        l.contains("http://")
+    });
+    line[line.find("http://").unwrap()..].trim().to_string()
 }
 
 /// Logs in with the token URL and returns the session cookie.
 fn admin_session(port: u16, url: &str) -> String {
     let path = &url[url.find("/login").unwrap()..];
-    let (status, head, _) = http(port, "GET", path, &[], b"").unwrap();
+    let r = http(port, "GET", path, &[], b"").unwrap();
     assert!(
-        status == 200 || (300..400).contains(&status),
-        "login answered {status}"
+        r.status == 200 || (300..400).contains(&r.status),
+        "login answered {}",
+        r.status
     );
-    head.lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .starts_with("set-cookie:")
-                .then(|| l[11..].split(';').next().unwrap().trim().to_string())
-        })
-        .expect("a session cookie")
+    let cookie = r.header("set-cookie").expect("a session cookie");
+    cookie.split(';').next().unwrap().trim().to_string()
 }
 
-fn mint(stack: &Stack) -> (u16, String) {
-    if !stack.home().join("backend.env").exists() {
+/// A token from lk-backend: (status, body); (0, "") while it is not serving.
+fn mint(site: &Site) -> (u16, String) {
+    if !site.home().join("backend.env").exists() {
         return (0, String::new());
     }
-    let env = stack.env();
-    let auth = format!("Bearer {}", env["TOKEN_ENDPOINT_TOKEN"]);
-    let (status, _, body) = http(
-        stack.backend_port,
+    let auth = format!("Bearer {}", backend_env(site)["TOKEN_ENDPOINT_TOKEN"]);
+    http(
+        site.backend_port,
         "POST",
         "/api/token",
         &[
@@ -182,19 +75,19 @@ fn mint(stack: &Stack) -> (u16, String) {
         ],
         b"{}",
     )
-    .unwrap_or((0, String::new(), String::new()));
-    (status, body)
+    .map_or((0, String::new()), |r| (r.status, r.text()))
 }
 
-fn kill9(child: &mut Child) {
-    child.kill().unwrap();
-    child.wait().unwrap();
+/// GET / of the admin with a session: (status, page).
+fn overview(site: &Site, cookie: &str) -> (u16, String) {
+    let r = http(site.admin_port, "GET", "/", &[("cookie", cookie)], b"").unwrap();
+    (r.status, r.text())
 }
 
 #[test]
 fn every_start_order_comes_up_within_ten_seconds() {
     let _turn = turn();
-    let services = ["server", "backend", "admin"];
+    let services = [Service::Server, Service::Backend, Service::Admin];
     let orders = [
         [0, 1, 2],
         [0, 2, 1],
@@ -204,20 +97,19 @@ fn every_start_order_comes_up_within_ten_seconds() {
         [2, 1, 0],
     ];
     for order in orders {
-        let stack = Stack::new();
+        let stack = Site::new();
         let mut children = Vec::new();
-        let mut admin_rx = None;
         let start = Instant::now();
         for i in order {
-            let (child, rx) = stack.start(services[i]);
-            if services[i] == "admin" {
-                admin_rx = Some(rx);
-            }
-            children.push(child);
+            children.push(stack.start(services[i]));
             // Give the earlier services time to be waiting on the later ones.
             std::thread::sleep(Duration::from_millis(300));
         }
-        let names: Vec<&str> = order.iter().map(|i| services[*i]).collect();
+        let names: Vec<&str> = order.iter().map(|i| services[*i].binary()).collect();
+        let admin = children
+            .iter()
+            .find(|c| c.name() == Service::Admin.binary())
+            .unwrap();
         wait_until(
             &format!("{names:?}: a token from the backend"),
             Duration::from_secs(10),
@@ -226,7 +118,7 @@ fn every_start_order_comes_up_within_ten_seconds() {
         let (_, body) = mint(&stack);
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
         // Valid: signed by the key the control plane wrote into livekit.yaml for the SFU.
-        let env = stack.env();
+        let env = backend_env(&stack);
         let claims = livekit_api::access_token::TokenVerifier::with_api_key(
             &env["LIVEKIT_API_KEY"],
             &env["LIVEKIT_API_SECRET"],
@@ -234,15 +126,14 @@ fn every_start_order_comes_up_within_ten_seconds() {
         .verify(v["participant_token"].as_str().unwrap())
         .unwrap_or_else(|e| panic!("{names:?}: the backend's token does not verify: {e}"));
         assert!(claims.video.room_join && !claims.sub.is_empty());
-        let yaml = std::fs::read_to_string(stack.home().join("livekit.yaml")).unwrap();
+        let yaml = stack.read("livekit.yaml");
         assert!(yaml.contains(&format!(
             "{}: {}",
             env["LIVEKIT_API_KEY"], env["LIVEKIT_API_SECRET"]
         )));
-        let url = login_url(admin_rx.as_ref().unwrap());
+        let url = login_url(admin);
         let cookie = admin_session(stack.admin_port, &url);
-        let (status, _, page) =
-            http(stack.admin_port, "GET", "/", &[("cookie", &cookie)], b"").unwrap();
+        let (status, page) = overview(&stack, &cookie);
         assert_eq!(status, 200, "{names:?}: overview");
         assert!(!page.contains("Control plane unreachable"), "{names:?}");
         assert!(
@@ -251,7 +142,7 @@ fn every_start_order_comes_up_within_ten_seconds() {
             start.elapsed()
         );
         for mut c in children {
-            kill9(&mut c);
+            c.kill();
         }
     }
 }
@@ -259,14 +150,14 @@ fn every_start_order_comes_up_within_ten_seconds() {
 #[test]
 fn a_killed_control_plane_is_survived_and_recovered_from() {
     let _turn = turn();
-    let stack = Stack::new();
-    let (mut server, _) = stack.start("server");
-    let (mut backend, _) = stack.start("backend");
-    let (mut admin, admin_rx) = stack.start("admin");
+    let stack = Site::new();
+    let mut server = stack.server();
+    let backend = stack.backend();
+    let admin = stack.admin();
     wait_until("backend tokens", Duration::from_secs(10), || {
         mint(&stack).0 == 201
     });
-    let cookie = admin_session(stack.admin_port, &login_url(&admin_rx));
+    let cookie = admin_session(stack.admin_port, &login_url(&admin));
     let files = |h: &Path| {
         ["livekit.yaml", "backend.env"].map(|f| {
             (
@@ -276,13 +167,12 @@ fn a_killed_control_plane_is_survived_and_recovered_from() {
         })
     };
     let before = files(&stack.home());
-    let key_before = stack.env()["LIVEKIT_API_KEY"].clone();
+    let key_before = backend_env(&stack)["LIVEKIT_API_KEY"].clone();
 
-    kill9(&mut server);
+    server.kill();
     // The backend keeps minting; the admin says the control plane is unreachable.
     assert_eq!(mint(&stack).0, 201);
-    let (status, _, page) =
-        http(stack.admin_port, "GET", "/", &[("cookie", &cookie)], b"").unwrap();
+    let (status, page) = overview(&stack, &cookie);
     assert_eq!(status, 200);
     assert!(
         page.contains("Control plane unreachable"),
@@ -290,22 +180,20 @@ fn a_killed_control_plane_is_survived_and_recovered_from() {
     );
 
     // Restart: same key, files untouched, the admin recovers without a restart.
-    let (mut server, _) = stack.start("server");
-    wait_until("socket", Duration::from_secs(10), || {
-        std::os::unix::net::UnixStream::connect(stack.socket()).is_ok()
-    });
-    assert_eq!(stack.env()["LIVEKIT_API_KEY"], key_before);
+    let server = stack.server();
+    hero_livekit_testkit::wait_for_socket(&stack.socket(), Duration::from_secs(10));
+    assert_eq!(backend_env(&stack)["LIVEKIT_API_KEY"], key_before);
     assert_eq!(
         files(&stack.home()),
         before,
         "files byte-identical and not rewritten"
     );
     wait_until("admin recovery", Duration::from_secs(10), || {
-        http(stack.admin_port, "GET", "/", &[("cookie", &cookie)], b"")
-            .is_ok_and(|(s, _, p)| s == 200 && !p.contains("Control plane unreachable"))
+        let (status, page) = overview(&stack, &cookie);
+        status == 200 && !page.contains("Control plane unreachable")
     });
-    for c in [&mut server, &mut backend, &mut admin] {
-        kill9(c);
+    for mut c in [server, backend, admin] {
+        c.kill();
     }
 }
 
@@ -325,13 +213,13 @@ fn signed_webhook(key: &str, secret: &str, id: &str) -> (Vec<u8>, String) {
 #[test]
 fn every_acknowledged_webhook_survives_a_killed_backend_once() {
     let _turn = turn();
-    let stack = Stack::new();
-    let (mut server, _) = stack.start("server");
-    let (mut backend, _) = stack.start("backend");
+    let stack = Site::new();
+    let mut server = stack.server();
+    let mut backend = stack.backend();
     wait_until("backend up", Duration::from_secs(10), || {
         mint(&stack).0 == 201
     });
-    let env = stack.env();
+    let env = backend_env(&stack);
     let (key, secret) = (
         env["LIVEKIT_API_KEY"].clone(),
         env["LIVEKIT_API_SECRET"].clone(),
@@ -358,7 +246,7 @@ fn every_acknowledged_webhook_survives_a_killed_backend_once() {
                         ],
                         &body,
                     ) {
-                        Ok((status, _, _)) if (200..300).contains(&status) => {
+                        Ok(r) if (200..300).contains(&r.status) => {
                             let _ = tx.send(id.clone());
                         }
                         Ok(_) => {}
@@ -370,7 +258,7 @@ fn every_acknowledged_webhook_survives_a_killed_backend_once() {
     }
     drop(tx);
     std::thread::sleep(Duration::from_millis(400));
-    kill9(&mut backend);
+    backend.kill();
     for s in senders {
         s.join().unwrap();
     }
@@ -381,7 +269,7 @@ fn every_acknowledged_webhook_survives_a_killed_backend_once() {
     );
 
     // Restart the backend: every acknowledged event is there, exactly once.
-    let (mut backend, _) = stack.start("backend");
+    let mut backend = stack.backend();
     wait_until("backend back", Duration::from_secs(10), || {
         mint(&stack).0 == 201
     });
@@ -410,15 +298,15 @@ fn every_acknowledged_webhook_survives_a_killed_backend_once() {
         lost.len(),
         lost.first()
     );
-    kill9(&mut backend);
-    kill9(&mut server);
+    backend.kill();
+    server.kill();
 }
 
 #[test]
 fn up_brings_everything_up_and_a_second_up_refuses() {
     let _turn = turn();
-    let stack = Stack::new();
-    let cfg = stack.dir.path().join("c.toml");
+    let stack = Site::new();
+    let cfg = stack.dir().join("c.toml");
     std::fs::write(
         &cfg,
         format!(
@@ -437,27 +325,19 @@ fn up_brings_everything_up_and_a_second_up_refuses() {
             .arg("--config")
             .arg(&cfg)
             .args(extra);
-        c.env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        c.env("RUST_LOG", "warn");
         c
     };
-    let mut first = up(&["--admin-listen", &format!("127.0.0.1:{}", stack.admin_port)])
-        .spawn()
-        .unwrap();
-    let out = first.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let first = Proc::spawn(&mut up(&[
+        "--admin-listen",
+        &format!("127.0.0.1:{}", stack.admin_port),
+    ]));
     let mut block = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     while !block.iter().any(|l: &String| l.contains("Ctrl-C")) {
         block.push(
-            rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            first
+                .next_stdout_line(deadline.saturating_duration_since(Instant::now()))
                 .expect("the ready block"),
         );
     }
@@ -486,12 +366,7 @@ fn up_brings_everything_up_and_a_second_up_refuses() {
         .unwrap();
     assert_eq!(mint(&stack).0, 201, "the backend serves tokens");
     let cookie = admin_session(stack.admin_port, &login);
-    assert_eq!(
-        http(stack.admin_port, "GET", "/", &[("cookie", &cookie)], b"")
-            .unwrap()
-            .0,
-        200
-    );
+    assert_eq!(overview(&stack, &cookie).0, 200);
 
     let second = up(&["--admin-listen", "127.0.0.1:0"]).output().unwrap();
     assert_eq!(second.status.code(), Some(1));
@@ -499,169 +374,77 @@ fn up_brings_everything_up_and_a_second_up_refuses() {
     assert!(
         stderr.lines().last().unwrap_or("").starts_with(&format!(
             "hero_livekit_server is already running (pid {}, home {}",
-            first.id(),
+            first.pid(),
             stack.home().display()
         )),
         "{stderr}"
     );
 
     // Ctrl-C (SIGINT) stops all three cleanly.
-    rustix::process::kill_process(
-        rustix::process::Pid::from_child(&first),
-        rustix::process::Signal::INT,
-    )
-    .unwrap();
-    let status = first.wait().unwrap();
+    let status = first.interrupt().status;
     assert!(status.success(), "{status:?}");
     assert!(!stack.socket().exists());
     assert!(http(stack.backend_port, "GET", "/health", &[], b"").is_err());
 }
 
-/// Starts a service with `RUST_LOG=trace`, collecting stdout and stderr in the background.
-fn start_traced(
-    stack: &Stack,
-    which: &str,
-) -> (
-    Child,
-    std::sync::Arc<std::sync::Mutex<String>>,
-    std::sync::Arc<std::sync::Mutex<String>>,
-) {
-    let mut cmd = stack.cmd(which);
-    cmd.env("RUST_LOG", "trace");
-    let mut child = cmd.spawn().unwrap();
-    let collect = |r: Box<dyn Read + Send>| {
-        let buf = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let b = buf.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(r).lines().map_while(Result::ok) {
-                let mut g = b.lock().unwrap();
-                g.push_str(&line);
-                g.push('\n');
-            }
-        });
-        buf
-    };
-    let out = collect(Box::new(child.stdout.take().unwrap()));
-    let err = collect(Box::new(child.stderr.take().unwrap()));
-    (child, out, err)
+/// Starts a service with `RUST_LOG=trace` (its stdout and stderr are captured by the guard).
+fn start_traced(site: &Site, service: Service) -> Proc {
+    Proc::spawn(site.command(service).env("RUST_LOG", "trace"))
 }
 
-#[test]
-fn no_secret_leaks_anywhere_with_trace_logging() {
-    let _turn = turn();
-    let stack = Stack::new();
-    let (mut server, server_out, server_err) = start_traced(&stack, "server");
-    let (mut backend, backend_out, backend_err) = start_traced(&stack, "backend");
-    let (mut admin, admin_out, admin_err) = start_traced(&stack, "admin");
-    wait_until("backend tokens", Duration::from_secs(10), || {
-        mint(&stack).0 == 201
-    });
-    wait_until("admin login URL", Duration::from_secs(10), || {
-        admin_out.lock().unwrap().contains("/login?token=")
-    });
-    let socket = stack.socket();
-    let cli = |args: &[&str]| -> String {
-        let o = Command::new(env!("CARGO_BIN_EXE_hero_livekit"))
-            .arg("--socket")
-            .arg(&socket)
-            .arg("--json")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    };
-    let env = stack.env();
-    let api_auth = format!("Bearer {}", env["BACKEND_API_TOKEN"]);
+/// The operator CLI with `--json` on the stack's socket; its stdout (the call must succeed).
+fn cli_json(stack: &Site, args: &[&str]) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_hero_livekit"))
+        .arg("--socket")
+        .arg(stack.socket())
+        .arg("--json")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
 
-    // Exercise everything: tokens, a webhook, the privileged API, metrics, RPC views, rotation.
-    let mut public = String::new(); // responses that must never carry a secret
-    let token = serde_json::from_str::<serde_json::Value>(&cli(&[
-        "token",
-        "create",
-        "--room",
-        "r",
-        "--identity",
-        "i",
-    ]))
-    .unwrap()["token"]
+/// Exercises everything: tokens, a webhook, the privileged API, metrics, RPC views, a key
+/// rotation, every admin page. Returns the responses that must never carry a secret.
+fn exercise_everything(stack: &Site, admin: &Proc) -> String {
+    let env = backend_env(stack);
+    let api_auth = format!("Bearer {}", env["BACKEND_API_TOKEN"]);
+    let mut public = String::new();
+    let created = cli_json(
+        stack,
+        &["token", "create", "--room", "r", "--identity", "i"],
+    );
+    let token = serde_json::from_str::<serde_json::Value>(&created).unwrap()["token"]
         .as_str()
         .unwrap()
         .to_string();
-    cli(&["token", "decode", &token]);
+    cli_json(stack, &["token", "decode", &token]);
     let (body, sig) = signed_webhook(
         &env["LIVEKIT_API_KEY"],
         &env["LIVEKIT_API_SECRET"],
         "EV_secret_check",
     );
-    assert_eq!(
-        http(
-            stack.backend_port,
-            "POST",
-            "/webhook",
-            &[("authorization", &sig)],
-            &body
-        )
-        .unwrap()
-        .0,
-        200
-    );
-    let (_, _, forged) = http(
-        stack.backend_port,
-        "POST",
-        "/webhook",
-        &[("authorization", "Bearer nope")],
-        &body,
-    )
-    .unwrap();
-    public.push_str(&forged);
-    public.push_str(
-        &http(stack.backend_port, "GET", "/metrics", &[], b"")
-            .unwrap()
-            .2,
-    );
-    public.push_str(
-        &http(stack.backend_port, "GET", "/ready", &[], b"")
-            .unwrap()
-            .2,
-    );
-    public.push_str(
-        &http(
-            stack.backend_port,
-            "GET",
-            "/api/events",
-            &[("authorization", &api_auth)],
-            b"",
-        )
-        .unwrap()
-        .2,
-    );
-    public.push_str(
-        &http(
-            stack.backend_port,
-            "GET",
-            "/api/sessions",
-            &[("authorization", &api_auth)],
-            b"",
-        )
-        .unwrap()
-        .2,
-    );
-    public.push_str(
-        &http(
-            stack.backend_port,
-            "POST",
-            "/api/token",
-            &[("authorization", "Bearer wrong")],
-            b"{}",
-        )
-        .unwrap()
-        .2,
-    );
+    let webhook = [("authorization", sig.as_str())];
+    let stored = http(stack.backend_port, "POST", "/webhook", &webhook, &body);
+    assert_eq!(stored.unwrap().status, 200);
+    let backend_requests: [(&str, &str, Option<&str>, &[u8]); 6] = [
+        ("POST", "/webhook", Some("Bearer nope"), &body),
+        ("GET", "/metrics", None, b""),
+        ("GET", "/ready", None, b""),
+        ("GET", "/api/events", Some(&api_auth), b""),
+        ("GET", "/api/sessions", Some(&api_auth), b""),
+        ("POST", "/api/token", Some("Bearer wrong"), b"{}"),
+    ];
+    for (method, path, auth, body) in backend_requests {
+        let headers: Vec<(&str, &str)> = auth.map(|a| ("authorization", a)).into_iter().collect();
+        let r = http(stack.backend_port, method, path, &headers, body).unwrap();
+        public.push_str(&r.text());
+    }
     for args in [
         &["status"][..],
         &["config", "show"],
@@ -669,18 +452,12 @@ fn no_secret_leaks_anywhere_with_trace_logging() {
         &["keys", "list", "--all"],
         &["audit"],
     ] {
-        public.push_str(&cli(args));
+        public.push_str(&cli_json(stack, args));
     }
-    cli(&["keys", "rotate"]);
-    public.push_str(&cli(&["keys", "list"]));
-    public.push_str(&cli(&["audit"]));
-    let login = admin_out
-        .lock()
-        .unwrap()
-        .lines()
-        .find_map(|l| l.find("http://").map(|i| l[i..].to_string()))
-        .unwrap();
-    let cookie = admin_session(stack.admin_port, &login);
+    cli_json(stack, &["keys", "rotate"]);
+    public.push_str(&cli_json(stack, &["keys", "list"]));
+    public.push_str(&cli_json(stack, &["audit"]));
+    let cookie = admin_session(stack.admin_port, &login_url(admin));
     for page in [
         "/",
         "/rooms",
@@ -691,25 +468,23 @@ fn no_secret_leaks_anywhere_with_trace_logging() {
         "/config",
         "/api/status",
     ] {
-        public.push_str(
-            &http(stack.admin_port, "GET", page, &[("cookie", &cookie)], b"")
-                .unwrap()
-                .2,
-        );
+        let r = http(stack.admin_port, "GET", page, &[("cookie", &cookie)], b"");
+        public.push_str(&r.unwrap().text());
     }
-    std::thread::sleep(Duration::from_millis(300));
+    public
+}
 
-    // Every secret there is now: key secrets (incl. the new pending key and the canary), the
-    // backend bearers, the admin login token.
-    let mut secrets: Vec<String> = hero_livekit_server::livekit_schema::check_yaml(
-        &std::fs::read_to_string(stack.home().join("livekit.yaml")).unwrap(),
-    )
-    .unwrap()
-    .keys
-    .unwrap()
-    .into_values()
-    .collect();
-    let env = stack.env();
+/// Every secret there is now: key secrets (incl. a new pending key and the canary), the backend
+/// bearers, the admin login token (last).
+fn every_secret(stack: &Site) -> Vec<String> {
+    let mut secrets: Vec<String> =
+        hero_livekit_server::livekit_schema::check_yaml(&stack.read("livekit.yaml"))
+            .unwrap()
+            .keys
+            .unwrap()
+            .into_values()
+            .collect();
+    let env = backend_env(stack);
     secrets.extend(
         [
             "LIVEKIT_API_SECRET",
@@ -718,28 +493,33 @@ fn no_secret_leaks_anywhere_with_trace_logging() {
         ]
         .map(|k| env[k].clone()),
     );
-    let admin_token = std::fs::read_to_string(stack.home().join("admin.token"))
-        .unwrap()
-        .trim()
-        .to_string();
-    secrets.push(admin_token.clone());
+    secrets.push(stack.read("admin.token").trim().to_string());
+    secrets
+}
+
+#[test]
+fn no_secret_leaks_anywhere_with_trace_logging() {
+    let _turn = turn();
+    let stack = Site::new();
+    let server = start_traced(&stack, Service::Server);
+    let backend = start_traced(&stack, Service::Backend);
+    let admin = start_traced(&stack, Service::Admin);
+    wait_until("backend tokens", Duration::from_secs(10), || {
+        mint(&stack).0 == 201
+    });
+    let public = exercise_everything(&stack, &admin);
+    std::thread::sleep(Duration::from_millis(300));
+    let secrets = every_secret(&stack);
+    let admin_token = secrets.last().unwrap().clone();
     assert!(secrets.len() >= 7);
 
-    for (child, _) in [(&mut server, ""), (&mut backend, ""), (&mut admin, "")] {
-        rustix::process::kill_process(
-            rustix::process::Pid::from_child(child),
-            rustix::process::Signal::TERM,
-        )
-        .unwrap();
-        child.wait().unwrap();
-    }
+    let [server, backend, admin] = [server, backend, admin].map(Proc::terminate);
     let logs = [
-        ("server", &server_err),
-        ("backend", &backend_err),
-        ("admin", &admin_err),
+        ("server", &server.stderr),
+        ("backend", &backend.stderr),
+        ("admin", &admin.stderr),
     ];
     for (name, log) in logs {
-        let log = log.lock().unwrap();
         assert!(
             log.contains("TRACE") || log.contains("DEBUG") || log.contains("INFO"),
             "{name} logged"
@@ -758,7 +538,7 @@ fn no_secret_leaks_anywhere_with_trace_logging() {
                     .collect::<String>()
             );
         }
-        assert!(!contains_jwt(&log), "a token leaked into the {name} log");
+        assert!(!contains_jwt(log), "a token leaked into the {name} log");
     }
     for s in &secrets {
         assert!(
@@ -771,10 +551,9 @@ fn no_secret_leaks_anywhere_with_trace_logging() {
         "a token leaked into a response that should not carry one"
     );
     // The one exception: the admin's login URL, once, on stdout.
-    let out = admin_out.lock().unwrap();
+    let out = &admin.stdout;
     assert_eq!(out.matches(&admin_token).count(), 1, "{out}");
-    for out in [&server_out, &backend_out] {
-        let out = out.lock().unwrap();
+    for out in [&server.stdout, &backend.stdout] {
         assert!(secrets.iter().all(|s| !out.contains(s.as_str())), "{out}");
     }
 }

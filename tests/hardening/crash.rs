@@ -87,15 +87,10 @@ fn check_files(home: &Path, ledger: &Ledger, tally: &mut Tally, at: &str) {
 }
 
 /// Boots the server after a kill and checks the key ledger against `keys.list`.
-fn verify_boot(
-    site: &Site,
-    ledger: &mut Ledger,
-    tally: &mut Tally,
-    at: &str,
-) -> std::process::Child {
+fn verify_boot(site: &Site, ledger: &mut Ledger, tally: &mut Tally, at: &str) -> Proc {
     let start = Instant::now();
     let mut server = site.server();
-    wait_ready(&site.socket(), &mut server, Duration::from_secs(30));
+    site.wait_ready(&mut server, Duration::from_secs(30));
     tally.boots += 1;
     tally.boot_time += start.elapsed();
     ledger.booted_once = true;
@@ -164,12 +159,12 @@ fn kill_9_during_boot_and_rotation_never_leaves_a_partial_file_or_loses_a_key() 
     let started = Instant::now();
     let mut site = Site::new();
     let mut ledger = Ledger::default();
-    let mut running: Option<std::process::Child> = None;
+    let mut running: Option<Proc> = None;
     let mut i = 0;
     while i < ITERATIONS && (i < MIN_ITERATIONS || started.elapsed() < BUDGET) {
         if i > 0 && i % PER_HOME == 0 {
             if let Some(mut s) = running.take() {
-                kill9(&mut s);
+                s.kill();
             }
             site = Site::new();
             ledger = Ledger::default();
@@ -179,7 +174,7 @@ fn kill_9_during_boot_and_rotation_never_leaves_a_partial_file_or_loses_a_key() 
         let during_boot = running.is_none() || rng.upto(1) == 0;
         if during_boot {
             if let Some(mut s) = running.take() {
-                kill9(&mut s);
+                s.kill();
                 check_files(&site.home(), &ledger, &mut tally, &at);
             }
             // Anywhere from spawn to a little past the typical boot.
@@ -190,7 +185,7 @@ fn kill_9_during_boot_and_rotation_never_leaves_a_partial_file_or_loses_a_key() 
             let delay = rng.upto(typical * 3 / 2);
             let mut server = site.server();
             std::thread::sleep(Duration::from_millis(delay));
-            kill9(&mut server);
+            server.kill();
             tally.boot_kills += 1;
         } else {
             let mut server = running.take().unwrap();
@@ -213,13 +208,16 @@ fn kill_9_during_boot_and_rotation_never_leaves_a_partial_file_or_loses_a_key() 
             let sock = socket.clone();
             let caller = std::thread::spawn(move || {
                 let body = json!({"jsonrpc": "2.0", "id": 1, "method": "keys.rotate", "params": {"grace_s": 3600}});
-                let answer = unix_post(&sock, body.to_string().as_bytes(), Duration::from_secs(10))
+                let answer = Request::post("/")
+                    .header("content-type", "application/json")
+                    .body(body.to_string())
+                    .send_unix(&sock)
                     .ok()
-                    .and_then(|(_, b)| serde_json::from_slice::<Value>(&b).ok());
+                    .and_then(|r| serde_json::from_slice::<Value>(&r.body).ok());
                 let _ = tx.send(answer);
             });
             std::thread::sleep(Duration::from_millis(rng.upto(30)));
-            kill9(&mut server);
+            server.kill();
             caller.join().unwrap();
             if let Some(answer) = rx.recv().unwrap() {
                 let key = answer["result"]["api_key"]
@@ -236,7 +234,7 @@ fn kill_9_during_boot_and_rotation_never_leaves_a_partial_file_or_loses_a_key() 
         i += 1;
     }
     if let Some(mut s) = running.take() {
-        kill9(&mut s);
+        s.kill();
     }
     let t = &tally;
     println!(

@@ -59,11 +59,11 @@ impl Target {
                 }
             }
             Target::Tcp(port) => {
-                let (status, body) =
-                    tcp_request(*port, "GET", "/health", b"", Duration::from_secs(10))
-                        .map_err(|e| e.to_string())?;
-                if status != 200 {
-                    return Err(format!("{status}: {}", String::from_utf8_lossy(&body)));
+                let r = Request::get("/health")
+                    .send_tcp(*port)
+                    .map_err(|e| e.to_string())?;
+                if r.status != 200 {
+                    return Err(format!("{}: {}", r.status, r.text()));
                 }
             }
         }
@@ -341,26 +341,14 @@ fn raise_nofile() -> u64 {
 fn a_thousand_hostile_clients_do_not_starve_health() {
     let nofile = raise_nofile();
     let site = Site::new();
-    let mut server = site.server();
-    wait_ready(&site.socket(), &mut server, Duration::from_secs(30));
-    let mut backend = site.backend();
-    wait_until("lk-backend /health", Duration::from_secs(20), || {
-        tcp_request(
-            site.backend_port,
-            "GET",
-            "/health",
-            b"",
-            Duration::from_secs(2),
-        )
-        .is_ok_and(|(s, _)| s == 200)
-    });
+    let (mut server, mut backend) = site.start_server_and_backend();
     // `HARDENING_SERVICE_NOFILE=1024` gives both services systemd's default soft limit, to see
     // how they fare when the attack reaches it (they otherwise inherit this process's limit).
     if let Some(n) = std::env::var("HARDENING_SERVICE_NOFILE")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
     {
-        for pid in [server.id(), backend.id()] {
+        for pid in [server.pid(), backend.pid()] {
             rustix::process::prlimit(
                 rustix::process::Pid::from_raw(pid as i32),
                 rustix::process::Resource::Nofile,
@@ -374,84 +362,11 @@ fn a_thousand_hostile_clients_do_not_starve_health() {
         println!("hostile: services' RLIMIT_NOFILE set to {n}");
     }
     let env = hero_livekit_api::env_file::BackendEnv::from_vars(
-        &hero_livekit_api::env_file::parse(
-            &std::fs::read_to_string(site.home().join("backend.env")).unwrap(),
-        )
-        .unwrap(),
+        &hero_livekit_api::env_file::parse(&site.read("backend.env")).unwrap(),
     )
     .unwrap();
-
-    let json = [("content-type", "application/json")];
-    let batch: String = format!(
-        "[{}]",
-        (0..10_000)
-            .map(|i| format!(r#"{{"jsonrpc":"2.0","id":{i},"method":"health","params":{{}}}}"#))
-            .collect::<Vec<_>>()
-            .join(",")
-    );
-    let server_plan = Plan {
-        name: "hero_livekit_server",
-        target: Target::Unix(site.socket()),
-        pid: server.id(),
-        big_path: "/",
-        big_headers: vec![("content-type".into(), "application/json".into())],
-        requests: vec![
-            (
-                "nested params",
-                post(
-                    "/",
-                    &json,
-                    format!(r#"{{"jsonrpc":"2.0","id":1,"method":"token.create","params":{{"room":{}}}}}"#, nested(400_000))
-                        .as_bytes(),
-                ),
-            ),
-            ("nested request", post("/", &json, nested(500_000).as_bytes())),
-            ("10,000-call batch", post("/", &json, batch.as_bytes())),
-        ],
-    };
-    let bearer = format!("Bearer {}", env.token_endpoint_token);
-    let token_headers = [
-        ("content-type", "application/json"),
-        ("authorization", bearer.as_str()),
-    ];
-    let deep = format!(r#"{{"room_name":{}}}"#, nested(400_000));
-    let now = hero_livekit_api::timefmt::now_unix();
-    let deep_webhook = format!(
-        r#"{{"event":"room_started","id":"EV_deep","room":{}}}"#,
-        nested(400_000)
-    );
-    let signed = hero_livekit_backend::webhook::sign(
-        deep_webhook.as_bytes(),
-        &env.livekit_api_key,
-        &env.livekit_api_secret,
-        now,
-    );
-    let array: String = format!("[{}]", vec![r#"{"room_name":"r"}"#; 10_000].join(","));
-    let backend_plan = Plan {
-        name: "lk-backend",
-        target: Target::Tcp(site.backend_port),
-        pid: backend.id(),
-        big_path: "/webhook",
-        big_headers: vec![("authorization".into(), signed.clone())],
-        requests: vec![
-            (
-                "nested token request",
-                post("/api/token", &token_headers, deep.as_bytes()),
-            ),
-            (
-                "nested signed webhook",
-                post(
-                    "/webhook",
-                    &[("authorization", signed.as_str())],
-                    deep_webhook.as_bytes(),
-                ),
-            ),
-            (
-                "10,000-element token request",
-                post("/api/token", &token_headers, array.as_bytes()),
-            ),
-        ],
-    };
+    let server_plan = server_plan(&site, server.pid());
+    let backend_plan = backend_plan(&site, backend.pid(), &env);
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -504,37 +419,103 @@ fn a_thousand_hostile_clients_do_not_starve_health() {
     // Real work still succeeds on both.
     let keys = rpc(&site.socket(), "keys.list", serde_json::json!({})).unwrap();
     assert_eq!(keys["keys"].as_array().unwrap().len(), 1);
-    let (status, body) = tcp_request_with(
+    let bearer = format!("Bearer {}", env.token_endpoint_token);
+    let r = send_raw_tcp(
         site.backend_port,
         &post(
             "/api/token",
-            &token_headers,
+            &token_headers(&bearer),
             br#"{"room_name":"after","participant_identity":"alice"}"#,
         ),
-    );
-    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
-    assert!(server.try_wait().unwrap().is_none() && backend.try_wait().unwrap().is_none());
-    kill9(&mut backend);
-    kill9(&mut server);
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert!(server.is_running() && backend.is_running());
+    backend.kill();
+    server.kill();
 }
 
-fn tcp_request_with(port: u16, raw: &[u8]) -> (u16, Vec<u8>) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(raw).unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).unwrap();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map_or("", |(_, b)| b)
-        .as_bytes()
-        .to_vec();
-    (status, body)
+fn token_headers(bearer: &str) -> [(&str, &str); 2] {
+    [
+        ("content-type", "application/json"),
+        ("authorization", bearer),
+    ]
+}
+
+/// What the server is sent: nested params, a nested request, a 10,000-call batch, 10 MiB bodies.
+fn server_plan(site: &Site, pid: u32) -> Plan {
+    let json = [("content-type", "application/json")];
+    let batch: String = format!(
+        "[{}]",
+        (0..10_000)
+            .map(|i| format!(r#"{{"jsonrpc":"2.0","id":{i},"method":"health","params":{{}}}}"#))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    Plan {
+        name: "hero_livekit_server",
+        target: Target::Unix(site.socket()),
+        pid,
+        big_path: "/",
+        big_headers: vec![("content-type".into(), "application/json".into())],
+        requests: vec![
+            (
+                "nested params",
+                post(
+                    "/",
+                    &json,
+                    format!(r#"{{"jsonrpc":"2.0","id":1,"method":"token.create","params":{{"room":{}}}}}"#, nested(400_000))
+                        .as_bytes(),
+                ),
+            ),
+            ("nested request", post("/", &json, nested(500_000).as_bytes())),
+            ("10,000-call batch", post("/", &json, batch.as_bytes())),
+        ],
+    }
+}
+
+/// What lk-backend is sent: nested token requests and signed webhooks, a 10,000-element token
+/// request, 10 MiB signed webhook bodies.
+fn backend_plan(site: &Site, pid: u32, env: &hero_livekit_api::env_file::BackendEnv) -> Plan {
+    let bearer = format!("Bearer {}", env.token_endpoint_token);
+    let token_headers = token_headers(&bearer);
+    let deep = format!(r#"{{"room_name":{}}}"#, nested(400_000));
+    let now = hero_livekit_api::timefmt::now_unix();
+    let deep_webhook = format!(
+        r#"{{"event":"room_started","id":"EV_deep","room":{}}}"#,
+        nested(400_000)
+    );
+    let signed = hero_livekit_backend::webhook::sign(
+        deep_webhook.as_bytes(),
+        &env.livekit_api_key,
+        &env.livekit_api_secret,
+        now,
+    );
+    let array: String = format!("[{}]", vec![r#"{"room_name":"r"}"#; 10_000].join(","));
+    Plan {
+        name: "lk-backend",
+        target: Target::Tcp(site.backend_port),
+        pid,
+        big_path: "/webhook",
+        big_headers: vec![("authorization".into(), signed.clone())],
+        requests: vec![
+            (
+                "nested token request",
+                post("/api/token", &token_headers, deep.as_bytes()),
+            ),
+            (
+                "nested signed webhook",
+                post(
+                    "/webhook",
+                    &[("authorization", signed.as_str())],
+                    deep_webhook.as_bytes(),
+                ),
+            ),
+            (
+                "10,000-element token request",
+                post("/api/token", &token_headers, array.as_bytes()),
+            ),
+        ],
+    }
 }

@@ -75,27 +75,15 @@ fn chmod(path: &Path, m: u32) {
 #[test]
 fn another_user_can_neither_use_the_socket_nor_read_any_file() {
     let site = Site::new();
-    let mut server = site.server();
-    wait_ready(&site.socket(), &mut server, Duration::from_secs(20));
-    let mut backend = site.backend();
-    wait_until("lk-backend /health", Duration::from_secs(20), || {
-        tcp_request(
-            site.backend_port,
-            "GET",
-            "/health",
-            b"",
-            Duration::from_secs(2),
-        )
-        .is_ok_and(|(s, _)| s == 200)
-    });
-    let mut admin = site.admin(free_port());
+    let (server, backend) = site.start_server_and_backend();
+    let admin = site.admin();
     let home = site.home();
     wait_until("admin.token", Duration::from_secs(20), || {
         home.join("admin.token").exists() && home.join("backend.db").exists()
     });
 
     // The temp dir itself is 0700; open it so only the services' own modes stand in the way.
-    chmod(site.dir.path(), 0o755);
+    chmod(site.dir(), 0o755);
     let mut files: Vec<_> = [
         "livekit.yaml",
         "backend.env",
@@ -162,7 +150,7 @@ fn another_user_can_neither_use_the_socket_nor_read_any_file() {
         rpc(&socket, "health", serde_json::json!({})).unwrap()["status"],
         "ok"
     );
-    for c in [&mut admin, &mut backend, &mut server] {
-        kill9(c);
+    for mut c in [admin, backend, server] {
+        c.kill();
     }
 }

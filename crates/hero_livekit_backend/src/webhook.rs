@@ -247,20 +247,11 @@ impl EventSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
-
-    fn shared() -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/test-vectors")
-    }
+    use hero_livekit_testkit::vectors;
 
     #[test]
     fn every_recorded_vector_is_judged_like_the_official_receiver() {
-        let dir = shared();
-        let index: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(dir.join("webhooks/index.json"))
-                .expect("test vectors at <workspace>/../shared/test-vectors"),
-        )
-        .unwrap();
+        let index = vectors::json("webhooks/index.json");
         let keys: Vec<(String, String)> = index["keys"]
             .as_object()
             .unwrap()
@@ -270,7 +261,7 @@ mod tests {
         let cases = index["cases"].as_array().unwrap();
         let (mut valid, mut invalid) = (0, 0);
         for case in cases {
-            let body = std::fs::read(dir.join(case["body_file"].as_str().unwrap())).unwrap();
+            let body = vectors::read(case["body_file"].as_str().unwrap());
             let auth = case["authorization"].as_str().unwrap();
             let now = case["verify_at_unix"].as_i64().unwrap();
             let got = verify(&body, Some(auth), &keys, now);

@@ -310,7 +310,7 @@ async fn logout_ends_the_session() {
 #[tokio::test]
 async fn pages_say_when_the_control_plane_is_down_and_recover() {
     crate::helpers::init_logs();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = hero_livekit_testkit::temp_dir();
     let home = dir.path().join("home");
     let socket = dir.path().join("sock/rpc.sock");
     let admin = start_admin(&home, &socket).await;

@@ -1,8 +1,11 @@
 //! The real binary: login URL on stdout (never in the log on stderr), bounded wait for the server.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+use hero_livekit_testkit::Proc;
+use hero_livekit_testkit::checks::stops_at_once_while_waiting;
+use rustix::process::Signal;
 
 use crate::helpers::{http, start_server};
 
@@ -16,22 +19,19 @@ fn bin() -> Command {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prints_the_login_url_on_stdout_only() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = hero_livekit_testkit::temp_dir();
     let server = start_server(dir.path(), |_| {}).await;
-    let mut child = bin()
-        .arg("--home")
-        .arg(&server.home)
-        .arg("--socket")
-        .arg(&server.socket)
-        .args(["--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let child = Proc::spawn(
+        bin()
+            .arg("--home")
+            .arg(&server.home)
+            .arg("--socket")
+            .arg(&server.socket)
+            .args(["--listen", "127.0.0.1:0"]),
+    );
+    let line = child
+        .next_stdout_line(Duration::from_secs(20))
+        .expect("the login URL on stdout");
     let url = line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
@@ -49,20 +49,9 @@ async fn prints_the_login_url_on_stdout_only() {
     let wrong = url.replace(token.trim(), "nope");
     assert_eq!(http().get(&wrong).send().await.unwrap().status(), 401);
 
-    rustix::process::kill_process(
-        rustix::process::Pid::from_child(&child),
-        rustix::process::Signal::TERM,
-    )
-    .unwrap();
-    let status = child.wait().unwrap();
+    let exited = child.terminate();
+    let (status, log) = (exited.status, exited.stderr);
     assert!(status.success(), "{status}");
-    let mut log = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
     assert!(log.contains("listening"), "{log}");
     assert!(log.contains("login refused"), "{log}");
     assert!(!log.contains(token.trim()), "the token leaked into the log");
@@ -71,7 +60,7 @@ async fn prints_the_login_url_on_stdout_only() {
 
 #[test]
 fn waits_for_the_server_then_gives_up_clearly() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = hero_livekit_testkit::temp_dir();
     let start = Instant::now();
     let out = bin()
         .arg("--home")
@@ -93,66 +82,26 @@ fn waits_for_the_server_then_gives_up_clearly() {
     assert!(out.stdout.is_empty(), "nothing on stdout before listening");
 }
 
-/// Starts the admin with no control plane, waits until it says it is waiting, sends `signal`,
-/// and returns how long it took to exit, its status and its stderr.
-fn stop_while_waiting(
-    signal: rustix::process::Signal,
-) -> (Duration, std::process::ExitStatus, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = bin()
-        .arg("--home")
+/// No control plane behind the socket: the admin waits for it.
+fn waiting_admin() -> (tempfile::TempDir, Command) {
+    let dir = hero_livekit_testkit::temp_dir();
+    let mut cmd = bin();
+    cmd.arg("--home")
         .arg(dir.path().join("home"))
         .arg("--socket")
         .arg(dir.path().join("s/rpc.sock"))
-        .args(["--listen", "127.0.0.1:0", "--wait-for-server", "60s"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut seen = String::new();
-    while !seen.contains("waiting for hero_livekit_server") {
-        assert!(
-            stderr.read_line(&mut seen).unwrap() > 0,
-            "exited before waiting: {seen}"
-        );
-    }
-    let pid = rustix::process::Pid::from_child(&child);
-    let sent = Instant::now();
-    rustix::process::kill_process(pid, signal).unwrap();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if sent.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-            panic!("still running 10 s after {signal:?}: {seen}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let took = sent.elapsed();
-    stderr.read_to_string(&mut seen).unwrap();
-    (took, status, seen)
+        .args(["--listen", "127.0.0.1:0", "--wait-for-server", "60s"]);
+    (dir, cmd)
 }
 
 #[test]
 fn sigterm_while_waiting_for_the_control_plane_exits_at_once() {
-    let (took, status, stderr) = stop_while_waiting(rustix::process::Signal::TERM);
-    assert!(took < Duration::from_secs(1), "took {took:?}");
-    assert!(status.success(), "{status:?} {stderr}");
-    assert!(
-        stderr.contains("hero_livekit_admin: stopped while waiting for hero_livekit_server"),
-        "{stderr}"
-    );
+    let (_dir, mut cmd) = waiting_admin();
+    stops_at_once_while_waiting(&mut cmd, "hero_livekit_admin", Signal::TERM);
 }
 
 #[test]
 fn ctrl_c_while_waiting_for_the_control_plane_exits_at_once() {
-    let (took, status, stderr) = stop_while_waiting(rustix::process::Signal::INT);
-    assert!(took < Duration::from_secs(1), "took {took:?}");
-    assert!(status.success(), "{status:?} {stderr}");
-    assert!(
-        stderr.contains("hero_livekit_admin: stopped while waiting for hero_livekit_server"),
-        "{stderr}"
-    );
+    let (_dir, mut cmd) = waiting_admin();
+    stops_at_once_while_waiting(&mut cmd, "hero_livekit_admin", Signal::INT);
 }

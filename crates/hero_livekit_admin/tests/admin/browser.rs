@@ -7,10 +7,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use hero_livekit_testkit::{InProcess, Proc, free_port, wait_until_async};
 use livekit_standin::{Source, StandIn, TrackKind, TrackSpec};
 use serde_json::json;
 
@@ -37,14 +38,6 @@ fn tool(env: &str, names: &[&str]) -> PathBuf {
         })
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Where screenshots go: `<CARGO_TARGET_DIR or the target dir of this test binary>/admin-screenshots`.
 pub fn screenshot_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -60,11 +53,11 @@ pub fn screenshot_dir() -> PathBuf {
     dir
 }
 
-/// chromedriver on a free port and a WebDriver session with a fresh profile. Dropping it
-/// closes nothing: call [`Browser::close`].
+/// chromedriver on a free port and a WebDriver session with a fresh profile. Dropping it stops
+/// chromedriver; [`Browser::close`] ends the session first.
 pub struct Browser {
     pub client: Client,
-    driver: Child,
+    driver: Proc,
     _tmp: tempfile::TempDir,
 }
 
@@ -75,24 +68,24 @@ impl Browser {
             &["chromium", "chromium-browser", "google-chrome"],
         );
         let driver_bin = tool("CHROMEDRIVER", &["chromedriver"]);
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = hero_livekit_testkit::temp_dir();
         let port = free_port();
-        let driver = Command::new(&driver_bin)
-            .arg(format!("--port={port}"))
-            // Chromium leaves profile dirs behind in TMPDIR.
-            .env("TMPDIR", tmp.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", driver_bin.display()));
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "chromedriver did not listen on {port}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let driver = Proc::spawn(
+            Command::new(&driver_bin)
+                .arg(format!("--port={port}"))
+                // Chromium leaves profile dirs behind in TMPDIR.
+                .env("TMPDIR", tmp.path()),
+        );
+        wait_until_async(
+            &format!("chromedriver listening on {port}"),
+            Duration::from_secs(20),
+            || async {
+                tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .is_ok()
+            },
+        )
+        .await;
         let profile = tmp.path().join("profile");
         let mut caps = serde_json::Map::new();
         caps.insert(
@@ -122,8 +115,7 @@ impl Browser {
     /// Ends the session, then chromedriver.
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        self.driver.kill();
     }
 
     pub async fn goto(&self, url: &str) {
@@ -201,12 +193,12 @@ pub struct Stack {
     pub server: Server,
     pub sfu: StandIn,
     pub admin: Admin,
-    backend_stop: Option<tokio::sync::oneshot::Sender<()>>,
+    backend: InProcess<hero_livekit_backend::Result<()>>,
 }
 
 pub async fn stack() -> Stack {
     init_logs();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = hero_livekit_testkit::temp_dir();
     let sfu_port = free_port();
     let backend_port = free_port();
     let server = start_server(dir.path(), |s| {
@@ -225,25 +217,21 @@ pub async fn stack() -> Stack {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", backend_port))
         .await
         .unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(hero_livekit_backend::run(config, listener, async {
-        let _ = rx.await;
-    }));
+    let backend = InProcess::spawn(|stop| hero_livekit_backend::run(config, listener, stop));
     let admin = start_admin(&server.home, &server.socket).await;
     Stack {
         dir,
         server,
         sfu,
         admin,
-        backend_stop: Some(tx),
+        backend,
     }
 }
 
 impl Stack {
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.backend_stop.take() {
-            let _ = tx.send(());
-        }
+    pub async fn stop(self) {
+        // Asked to stop, not waited for: its live streams end with the admin.
+        drop(self.backend);
         self.sfu.stop().await;
         self.server.stop().await;
         drop(self.dir);
@@ -425,7 +413,7 @@ async fn operator_walks_through_every_page() {
 async fn pages_show_failures_instead_of_data() {
     // The SFU and the backend are down; the control plane is up.
     init_logs();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = hero_livekit_testkit::temp_dir();
     let server = start_server(dir.path(), |s| s.backend_port = Some(free_port())).await;
     let admin = start_admin(&server.home, &server.socket).await;
     let b = Browser::start().await;

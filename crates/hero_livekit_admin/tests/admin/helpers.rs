@@ -1,23 +1,24 @@
+//! The admin's test app: an in-process control plane and the admin UI on a temp dir, both
+//! stopped when dropped; sessions, pages and forms over reqwest.
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use hero_livekit_admin::{AppState, Config};
 use hero_livekit_api::RpcClient;
 use hero_livekit_server::config::Settings;
+use hero_livekit_testkit::InProcess;
 use tempfile::TempDir;
 
 pub fn init_logs() {
-    if std::env::var_os("TEST_LOG").is_some() {
-        hero_livekit_admin::init_tracing();
-    }
+    hero_livekit_testkit::init_logs(hero_livekit_admin::init_tracing);
 }
 
 /// An in-process control plane on `<dir>/home` and `<dir>/sock/rpc.sock`.
 pub struct Server {
     pub home: PathBuf,
     pub socket: PathBuf,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<hero_livekit_server::Result<()>>>,
+    server: InProcess<hero_livekit_server::Result<()>>,
 }
 
 pub fn settings(dir: &Path) -> Settings {
@@ -37,15 +38,11 @@ pub async fn start_server(dir: &Path, tweak: impl FnOnce(&mut Settings)) -> Serv
     let config = hero_livekit_server::config::Config::from_settings(s, None).unwrap();
     let (home, socket) = (config.home.clone(), config.socket.clone());
     let booted = hero_livekit_server::boot(config).await.unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(booted.serve(async {
-        let _ = rx.await;
-    }));
+    let server = InProcess::spawn(|stop| booted.serve(stop));
     Server {
         home,
         socket,
-        stop: Some(tx),
-        task: Some(task),
+        server,
     }
 }
 
@@ -54,18 +51,17 @@ impl Server {
         RpcClient::connect(&self.socket).await.unwrap()
     }
 
-    pub async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.task.take().unwrap().await.unwrap().unwrap();
+    pub async fn stop(self) {
+        self.server.stop().await.unwrap();
     }
 }
 
-/// The admin UI, served in this process.
+/// The admin UI, served in this process (stopped when dropped).
 pub struct Admin {
     pub addr: SocketAddr,
     pub token: String,
     pub home: PathBuf,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _served: InProcess<hero_livekit_admin::Result<()>>,
 }
 
 impl Admin {
@@ -78,29 +74,17 @@ impl Admin {
     }
 }
 
-impl Drop for Admin {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-    }
-}
-
 pub async fn start_admin(home: &Path, socket: &Path) -> Admin {
     init_logs();
     let config = Config::new(home.to_path_buf(), socket.to_path_buf());
     let (state, token) = AppState::new(config).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(hero_livekit_admin::serve(state, listener, async {
-        let _ = rx.await;
-    }));
     Admin {
         addr,
         token,
         home: home.to_path_buf(),
-        stop: Some(tx),
+        _served: InProcess::spawn(|stop| hero_livekit_admin::serve(state, listener, stop)),
     }
 }
 
@@ -113,7 +97,7 @@ pub struct TestApp {
 
 pub async fn spawn_app() -> TestApp {
     init_logs();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = hero_livekit_testkit::temp_dir();
     let server = start_server(dir.path(), |_| {}).await;
     let admin = start_admin(&server.home, &server.socket).await;
     TestApp {

@@ -1,22 +1,16 @@
 //! The real `lk-backend` binary: start order, clear failures, overrides, SIGTERM.
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
+
+use hero_livekit_testkit::checks::stops_at_once_while_waiting;
+use hero_livekit_testkit::{Proc, free_port};
+use rustix::process::Signal;
 
 use crate::helpers::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_lk-backend");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn backend(home: &Path, socket: &Path, wait: &str) -> Command {
     let mut c = Command::new(BIN);
@@ -27,10 +21,7 @@ fn backend(home: &Path, socket: &Path, wait: &str) -> Command {
         .args(["--wait-for-server", wait])
         .env_remove("HERO_LIVEKIT_HOME")
         .env_remove("HERO_LIVEKIT_SOCKET")
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .env("RUST_LOG", "info");
     c
 }
 
@@ -45,7 +36,7 @@ fn run_to_exit(cmd: &mut Command) -> (bool, String) {
 
 #[tokio::test]
 async fn started_before_the_server_it_waits_then_serves_and_stops_on_sigterm() {
-    let home = tempfile::tempdir().unwrap();
+    let home = hero_livekit_testkit::temp_dir();
     let sock_dir = home.path().join("sockets");
     std::fs::create_dir_all(&sock_dir).unwrap();
     let socket = sock_dir.join("rpc.sock");
@@ -55,42 +46,26 @@ async fn started_before_the_server_it_waits_then_serves_and_stops_on_sigterm() {
         &backend_env(home.path(), port),
     );
     let overridden = "overridden-bearer-0123456789abcdefghij";
-    let mut child = backend(home.path(), &socket, "20s")
-        .env("LK_BACKEND_BACKEND_API_TOKEN", overridden)
-        // A stray variable without the prefix must change nothing.
-        .env("BACKEND_API_TOKEN", "stray")
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut stderr = child.stderr.take().unwrap();
-    let logs = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
+    let mut child = Proc::spawn(
+        backend(home.path(), &socket, "20s")
+            .env("LK_BACKEND_BACKEND_API_TOKEN", overridden)
+            // A stray variable without the prefix must change nothing.
+            .env("BACKEND_API_TOKEN", "stray"),
+    );
 
     // No server yet: still waiting, not serving.
     std::thread::sleep(Duration::from_millis(800));
+    assert!(child.is_running(), "lk-backend gave up while waiting");
     assert!(
-        child.try_wait().unwrap().is_none(),
-        "lk-backend gave up while waiting"
-    );
-    assert!(
-        rx.try_recv().is_err(),
+        child.next_stdout_line(Duration::ZERO).is_none(),
         "ready before the server socket accepted"
     );
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 
     // The "server" comes up: its socket accepts.
     let _server = std::os::unix::net::UnixListener::bind(&socket).unwrap();
-    let ready = rx
-        .recv_timeout(Duration::from_secs(15))
+    let ready = child
+        .next_stdout_line(Duration::from_secs(15))
         .expect("no ready line");
     assert!(
         ready.contains(&format!("http://127.0.0.1:{port}")),
@@ -119,20 +94,13 @@ async fn started_before_the_server_it_waits_then_serves_and_stops_on_sigterm() {
     assert_eq!(events(API_TOKEN).await.unwrap().status(), 401);
     assert_eq!(events("stray").await.unwrap().status(), 401);
 
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let mut status = None;
-    for _ in 0..100 {
-        if let Some(s) = child.try_wait().unwrap() {
-            status = Some(s);
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(status.expect("still running 10 s after SIGTERM").success());
-    let logs = logs.join().unwrap();
+    let exited = child.terminate();
+    assert!(
+        exited.status.success(),
+        "not a clean exit within 10 s of SIGTERM: {:?}",
+        exited.status
+    );
+    let logs = exited.stderr;
     assert!(
         logs.contains("LK_BACKEND_BACKEND_API_TOKEN"),
         "the override is not logged: {logs}"
@@ -143,7 +111,7 @@ async fn started_before_the_server_it_waits_then_serves_and_stops_on_sigterm() {
 
 #[test]
 fn no_server_within_the_wait_is_a_clear_error() {
-    let home = tempfile::tempdir().unwrap();
+    let home = hero_livekit_testkit::temp_dir();
     let socket = home.path().join("rpc.sock");
     write_env(
         &home.path().join("backend.env"),
@@ -158,7 +126,7 @@ fn no_server_within_the_wait_is_a_clear_error() {
 
 #[test]
 fn a_missing_file_or_variable_or_a_bad_port_is_one_clear_line() {
-    let home = tempfile::tempdir().unwrap();
+    let home = hero_livekit_testkit::temp_dir();
     let socket = home.path().join("rpc.sock");
     let env_path = home.path().join("backend.env");
 
@@ -206,58 +174,21 @@ fn a_missing_file_or_variable_or_a_bad_port_is_one_clear_line() {
     );
 }
 
-/// Starts lk-backend with no control plane, waits until it says it is waiting, sends `signal`,
-/// and returns how long it took to exit, its status and its stderr.
-fn stop_while_waiting(
-    signal: rustix::process::Signal,
-) -> (Duration, std::process::ExitStatus, String) {
-    let home = tempfile::tempdir().unwrap();
-    let socket = home.path().join("rpc.sock");
-    let mut child = backend(home.path(), &socket, "60s").spawn().unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut seen = String::new();
-    while !seen.contains("waiting for hero_livekit_server") {
-        assert!(
-            stderr.read_line(&mut seen).unwrap() > 0,
-            "exited before waiting: {seen}"
-        );
-    }
-    let pid = rustix::process::Pid::from_child(&child);
-    let sent = std::time::Instant::now();
-    rustix::process::kill_process(pid, signal).unwrap();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if sent.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-            panic!("still running 10 s after {signal:?}: {seen}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let took = sent.elapsed();
-    stderr.read_to_string(&mut seen).unwrap();
-    (took, status, seen)
+/// No control plane behind the socket: lk-backend waits for it.
+fn waiting_backend() -> (tempfile::TempDir, Command) {
+    let home = hero_livekit_testkit::temp_dir();
+    let cmd = backend(home.path(), &home.path().join("rpc.sock"), "60s");
+    (home, cmd)
 }
 
 #[test]
 fn sigterm_while_waiting_for_the_control_plane_exits_at_once() {
-    let (took, status, stderr) = stop_while_waiting(rustix::process::Signal::TERM);
-    assert!(took < Duration::from_secs(1), "took {took:?}");
-    assert!(status.success(), "{status:?} {stderr}");
-    assert!(
-        stderr.contains("lk-backend: stopped while waiting for hero_livekit_server"),
-        "{stderr}"
-    );
+    let (_home, mut cmd) = waiting_backend();
+    stops_at_once_while_waiting(&mut cmd, "lk-backend", Signal::TERM);
 }
 
 #[test]
 fn ctrl_c_while_waiting_for_the_control_plane_exits_at_once() {
-    let (took, status, stderr) = stop_while_waiting(rustix::process::Signal::INT);
-    assert!(took < Duration::from_secs(1), "took {took:?}");
-    assert!(status.success(), "{status:?} {stderr}");
-    assert!(
-        stderr.contains("lk-backend: stopped while waiting for hero_livekit_server"),
-        "{stderr}"
-    );
+    let (_home, mut cmd) = waiting_backend();
+    stops_at_once_while_waiting(&mut cmd, "lk-backend", Signal::INT);
 }

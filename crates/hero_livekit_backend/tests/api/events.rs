@@ -189,15 +189,7 @@ async fn health_ready_and_metrics() {
     assert!(v["livekit"]["error"].is_string());
     assert!(!v.to_string().contains(SECRET_A));
     app.token("{}").await;
-    let m = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = app.metrics().await;
     assert!(m.contains("lk_backend_tokens_minted_total 1"), "{m}");
     assert!(
         m.contains(r#"lk_backend_http_requests_total{route="/api/token",status="201"} 1"#),

@@ -1,13 +1,16 @@
+//! lk-backend's test app (zero-to-production's `spawn_app`): the service in this process on a
+//! temp home and a 127.0.0.1:0 port, one method per endpoint the tests call.
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Once;
 use std::time::Duration;
 
 use hero_livekit_api::env_file::BackendEnv;
 use hero_livekit_backend::config::Config;
 use hero_livekit_backend::webhook;
+use hero_livekit_testkit::{InProcess, wait_until_async};
 use tempfile::TempDir;
-use tokio::sync::oneshot;
+
+pub use hero_livekit_testkit::python::{python_succeeds, run_python};
 
 pub const KEY_A: &str = "APItestkeyAAAA";
 pub const SECRET_A: &str = "secretA0123456789abcdefghijklmnopqrstuvwxyzAB";
@@ -16,15 +19,6 @@ pub const SECRET_B: &str = "secretB0123456789abcdefghijklmnopqrstuvwxyzAB";
 pub const API_TOKEN: &str = "apitoken0123456789abcdefghijklmnopqrstuvwxyz";
 pub const APP_TOKEN: &str = "apptoken0123456789abcdefghijklmnopqrstuvwxyz";
 pub const ORIGIN: &str = "https://app.example";
-
-pub fn init_logs() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        if std::env::var_os("TEST_LOG").is_some() {
-            hero_livekit_backend::init_tracing();
-        }
-    });
-}
 
 pub fn backend_env(home: &Path, port: u16) -> BackendEnv {
     BackendEnv {
@@ -61,8 +55,7 @@ pub struct TestApp {
     pub env: BackendEnv,
     pub env_path: PathBuf,
     pub home: TempDir,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    backend: InProcess<hero_livekit_backend::Result<()>>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -70,8 +63,8 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
-    init_logs();
-    let home = tempfile::tempdir().unwrap();
+    hero_livekit_testkit::init_logs(hero_livekit_backend::init_tracing);
+    let home = hero_livekit_testkit::temp_dir();
     let env = backend_env(home.path(), 8081);
     let env_path = home.path().join("backend.env");
     write_env(&env_path, &env);
@@ -80,31 +73,21 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     tweak(&mut config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        hero_livekit_backend::run(config, listener, async {
-            let _ = stopped.await;
-        })
-        .await
-        .unwrap();
-    });
+    let backend = InProcess::spawn(|stop| hero_livekit_backend::run(config, listener, stop));
     hero_livekit_api::tls::install_crypto_provider();
     let client = reqwest::Client::new();
     // run() opens the database before serving; wait until it answers.
-    for _ in 0..200 {
-        if client.get(format!("{base}/health")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until_async("lk-backend /health", Duration::from_secs(10), || async {
+        client.get(format!("{base}/health")).send().await.is_ok()
+    })
+    .await;
     TestApp {
         base,
         client,
         env,
         env_path,
         home,
-        stop: Some(stop),
-        task: Some(task),
+        backend,
     }
 }
 
@@ -165,16 +148,20 @@ impl TestApp {
         n.0
     }
 
-    pub async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            tokio::time::timeout(Duration::from_secs(15), t)
-                .await
-                .unwrap()
-                .unwrap();
-        }
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    pub async fn stop(self) {
+        self.backend.stop().await.unwrap();
     }
 }
 
@@ -192,61 +179,6 @@ pub fn event_body(event: &str, id: &str, room: &str, identity: Option<&str>, at:
         });
     }
     serde_json::to_vec(&v).unwrap()
-}
-
-pub fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-/// The Python with LiveKit's official `livekit-api`: HERO_LIVEKIT_TEST_PYTHON, else the
-/// workspace venv. Never skipped: a missing SDK fails the test with how to fix it.
-pub fn python() -> PathBuf {
-    let candidate = std::env::var_os("HERO_LIVEKIT_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
-    let ok = Command::new(&candidate)
-        .args(["-c", "import livekit.api"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "LiveKit's Python SDK is needed at {} (set HERO_LIVEKIT_TEST_PYTHON, or run scripts/test, \
-         which creates .venv with `pip install 'livekit-api>=1.0,<2'`)",
-        candidate.display()
-    );
-    candidate
-}
-
-/// Runs a Python snippet with arguments; returns stdout, failing the test on a non-zero exit.
-pub fn run_python(script: &str, args: &[&str]) -> String {
-    let out = Command::new(python())
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Python exit status only (for "the SDK refuses this").
-pub fn python_succeeds(script: &str, args: &[&str]) -> bool {
-    Command::new(python())
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .unwrap()
-        .status
-        .success()
 }
 
 pub fn claims(jwt: &str) -> serde_json::Value {

@@ -34,12 +34,7 @@ mod tests {
     }
 
     fn vectors() -> (Value, Vec<KeyRow>) {
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/test-vectors/tokens.json"
-        ))
-        .expect("shared/test-vectors beside the checkout");
-        let v: Value = serde_json::from_str(&text).unwrap();
+        let v: Value = hero_livekit_testkit::vectors::json("tokens.json");
         let keys = v["keys"]
             .as_object()
             .unwrap()

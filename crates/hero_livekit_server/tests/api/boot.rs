@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use hero_livekit_api::env_file::{self, BackendEnv};
 use hero_livekit_server::livekit_schema;
+use hero_livekit_testkit::http::rpc_raw_async;
+use hero_livekit_testkit::{Proc, wait_until};
 
 use crate::helpers::*;
 
@@ -15,16 +17,12 @@ fn mode(p: &std::path::Path) -> u32 {
 
 #[test]
 fn files_are_complete_and_private_before_the_socket_exists() {
-    let dir = tempfile::tempdir().unwrap();
-    let child = start_bin(dir.path(), &[]);
-    let socket = dir.path().join("sock/rpc.sock");
+    let site = site();
+    let child = start_bin(&site, &[]);
+    let socket = site.socket();
     // The first moment the socket exists, both files must already be whole.
-    let start = std::time::Instant::now();
-    while !socket.exists() {
-        assert!(start.elapsed() < Duration::from_secs(20), "no socket");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    let home = dir.path().join("home");
+    wait_until("the socket", Duration::from_secs(20), || socket.exists());
+    let home = site.home();
     let yaml = std::fs::read_to_string(home.join("livekit.yaml")).unwrap();
     let env = std::fs::read_to_string(home.join("backend.env")).unwrap();
     let sock_time = std::fs::symlink_metadata(&socket).unwrap().ctime_nsec() as i128
@@ -75,16 +73,15 @@ fn files_are_complete_and_private_before_the_socket_exists() {
     assert_eq!(env.port, 8081);
     assert_eq!(env.token_ttl_s, 3600);
     assert_eq!(env.token_max_ttl_s, 86400);
-    let (status, out) = terminate(child);
-    assert!(status.success(), "{out}");
+    let exited = child.terminate();
+    assert!(exited.status.success(), "{}", exited.output());
     assert!(!socket.exists(), "socket removed on SIGTERM");
 }
 
 #[test]
 fn restarts_keep_the_key_and_never_touch_unchanged_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    let socket = dir.path().join("sock/rpc.sock");
+    let site = site();
+    let (home, socket) = (site.home(), site.socket());
     let mut first: Option<(
         Vec<u8>,
         Vec<u8>,
@@ -92,7 +89,7 @@ fn restarts_keep_the_key_and_never_touch_unchanged_files() {
         std::time::SystemTime,
     )> = None;
     for _ in 0..4 {
-        let child = start_bin(dir.path(), &[]);
+        let child = start_bin(&site, &[]);
         wait_socket(&socket);
         let snap = (
             std::fs::read(home.join("livekit.yaml")).unwrap(),
@@ -110,20 +107,18 @@ fn restarts_keep_the_key_and_never_touch_unchanged_files() {
             None => first = Some(snap),
             Some(f) => assert_eq!(f, &snap, "files changed across a restart"),
         }
-        let (status, _) = terminate(child);
-        assert!(status.success());
+        assert!(child.terminate().status.success());
         std::thread::sleep(Duration::from_millis(20));
     }
 }
 
 #[tokio::test]
 async fn edited_truncated_or_loosened_files_are_repaired_and_reported() {
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    let socket = dir.path().join("sock/rpc.sock");
-    let child = start_bin(dir.path(), &[]);
+    let site = site();
+    let (home, socket) = (site.home(), site.socket());
+    let child = start_bin(&site, &[]);
     wait_socket(&socket);
-    terminate(child);
+    child.terminate();
     let yaml = std::fs::read(home.join("livekit.yaml")).unwrap();
     let env = std::fs::read(home.join("backend.env")).unwrap();
 
@@ -143,7 +138,7 @@ async fn edited_truncated_or_loosened_files_are_repaired_and_reported() {
     for (name, damage) in cases {
         let path = home.join(name);
         damage(&path, &std::fs::read(&path).unwrap_or_default());
-        let child = start_bin(dir.path(), &[]);
+        let child = start_bin(&site, &[]);
         wait_socket(&socket);
         let status = hero_livekit_api::RpcClient::connect(&socket)
             .await
@@ -160,30 +155,29 @@ async fn edited_truncated_or_loosened_files_are_repaired_and_reported() {
         assert_eq!(std::fs::read(home.join("livekit.yaml")).unwrap(), yaml);
         assert_eq!(std::fs::read(home.join("backend.env")).unwrap(), env);
         assert_eq!(mode(&path), 0o600);
-        let (_, out) = terminate(child);
+        let out = child.terminate().output();
         assert!(out.contains("rewrote"), "the repair is logged: {out}");
     }
 }
 
 #[tokio::test]
 async fn a_second_instance_refuses_and_the_first_keeps_serving() {
-    let dir = tempfile::tempdir().unwrap();
-    let socket = dir.path().join("sock/rpc.sock");
-    let first = start_bin(dir.path(), &[]);
+    let site = site();
+    let socket = site.socket();
+    let first = start_bin(&site, &[]);
     wait_socket(&socket);
-    let out = start_bin(dir.path(), &[]).wait_with_output().unwrap();
+    let out = start_bin(&site, &[]).wait(Duration::from_secs(20));
     assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
     let expected = format!(
         "hero_livekit_server is already running (pid {}, home {})\n",
-        first.id(),
-        dir.path().join("home").display()
+        first.pid(),
+        site.home().display()
     );
-    assert_eq!(stderr, expected);
+    assert_eq!(out.stderr, expected);
     // Another home, same socket: the live socket is not stolen either.
-    let out = Command::new(server_bin())
+    let out = Command::new(env!("CARGO_BIN_EXE_hero_livekit_server"))
         .arg("--home")
-        .arg(dir.path().join("home2"))
+        .arg(site.dir().join("home2"))
         .arg("--socket")
         .arg(&socket)
         .output()
@@ -193,41 +187,40 @@ async fn a_second_instance_refuses_and_the_first_keeps_serving() {
     assert!(
         stderr.lines().last().unwrap().starts_with(&format!(
             "hero_livekit_server is already running (pid {}",
-            first.id()
+            first.pid()
         )),
         "{stderr}"
     );
-    let health = rpc_http(
+    let health = rpc_raw_async(
         &socket,
         r#"{"jsonrpc":"2.0","id":1,"method":"health","params":{}}"#,
     )
     .await;
     assert_eq!(health["result"]["status"], "ok");
-    terminate(first);
+    first.terminate();
 }
 
 #[test]
 fn a_stale_socket_is_replaced() {
-    let dir = tempfile::tempdir().unwrap();
-    let socket = dir.path().join("sock/rpc.sock");
+    let site = site();
+    let socket = site.socket();
     std::fs::create_dir_all(socket.parent().unwrap()).unwrap();
     drop(std::os::unix::net::UnixListener::bind(&socket).unwrap()); // leaves the file, nobody listening
     // A child that another test thread is forking can hold a copy of the listener's fd until
     // its exec closes it; until then the socket still accepts. Start once it is truly stale.
-    let start = std::time::Instant::now();
-    while std::os::unix::net::UnixStream::connect(&socket).is_ok() {
-        assert!(start.elapsed() < std::time::Duration::from_secs(10));
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    let child = start_bin(dir.path(), &[]);
+    wait_until("a stale socket", Duration::from_secs(10), || {
+        std::os::unix::net::UnixStream::connect(&socket).is_err()
+    });
+    let child = start_bin(&site, &[]);
     wait_socket(&socket);
-    let (status, out) = terminate(child);
+    let exited = child.terminate();
+    let (status, out) = (exited.status, exited.output());
     assert!(status.success(), "{status}: {out}");
     assert!(out.contains("removing a stale socket"), "{out}");
 }
 
 fn fails_with(dir: &std::path::Path, args: &[&str], needle: &str) {
-    let out = Command::new(server_bin())
+    let out = Command::new(env!("CARGO_BIN_EXE_hero_livekit_server"))
         .args(args)
         .env("HOME", dir)
         .env("RUST_LOG", "off")
@@ -246,7 +239,7 @@ fn fails_with(dir: &std::path::Path, args: &[&str], needle: &str) {
 
 #[test]
 fn bad_environments_fail_with_one_line_naming_the_path() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = hero_livekit_testkit::temp_dir();
     let d = dir.path();
     let s = |p: &str| d.join(p).display().to_string();
     // A corrupt database.
@@ -310,15 +303,15 @@ fn bad_environments_fail_with_one_line_naming_the_path() {
 
 #[test]
 fn overrides_and_flags_reach_livekit_yaml() {
-    let dir = tempfile::tempdir().unwrap();
+    let site = site();
     std::fs::write(
-        dir.path().join("c.toml"),
+        site.dir().join("c.toml"),
         "sfu_log_level = \"debug\"\n[livekit_overrides.room]\nempty_timeout = 600\n[livekit_overrides.turn]\nenabled = true\nudp_port = 3478\n",
     )
     .unwrap();
-    let config = dir.path().join("c.toml");
+    let config = site.dir().join("c.toml");
     let child = start_bin(
-        dir.path(),
+        &site,
         &[
             "--config",
             config.to_str().unwrap(),
@@ -330,8 +323,8 @@ fn overrides_and_flags_reach_livekit_yaml() {
             "6789",
         ],
     );
-    wait_socket(&dir.path().join("sock/rpc.sock"));
-    let yaml = std::fs::read_to_string(dir.path().join("home/livekit.yaml")).unwrap();
+    wait_socket(&site.socket());
+    let yaml = site.read("livekit.yaml");
     let cfg = livekit_schema::check_yaml(&yaml).unwrap();
     assert_eq!(cfg.room.unwrap().empty_timeout, Some(600));
     assert_eq!(cfg.turn.unwrap().udp_port, Some(3478));
@@ -342,36 +335,27 @@ fn overrides_and_flags_reach_livekit_yaml() {
     );
     assert_eq!(cfg.prometheus.unwrap().port, Some(6789));
     assert_eq!(cfg.logging.unwrap().level.as_deref(), Some("debug"));
-    terminate(child);
+    child.terminate();
 }
 
 #[test]
 fn systemd_readiness_reaches_an_abstract_notify_socket() {
     use std::os::linux::net::SocketAddrExt;
-    let dir = tempfile::tempdir().unwrap();
+    let site = site();
     let name = format!("hero-livekit-test-{}-{}", std::process::id(), rand_suffix());
     let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
     let listener = std::os::unix::net::UnixDatagram::bind_addr(&addr).unwrap();
     listener
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
-    let child = Command::new(server_bin())
-        .arg("--home")
-        .arg(dir.path().join("home"))
-        .arg("--socket")
-        .arg(dir.path().join("sock/rpc.sock"))
-        .env("NOTIFY_SOCKET", format!("@{name}"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = Proc::spawn(server_cmd(&site).env("NOTIFY_SOCKET", format!("@{name}")));
     let mut buf = [0u8; 256];
     let n = listener.recv(&mut buf).unwrap();
     let msg = String::from_utf8_lossy(&buf[..n]);
     assert!(msg.contains("READY=1"), "{msg}");
     // READY is sent only once the socket accepts.
-    assert!(std::os::unix::net::UnixStream::connect(dir.path().join("sock/rpc.sock")).is_ok());
-    terminate(child);
+    assert!(std::os::unix::net::UnixStream::connect(site.socket()).is_ok());
+    child.terminate();
 }
 
 fn rand_suffix() -> u64 {
@@ -383,19 +367,9 @@ fn rand_suffix() -> u64 {
 
 #[test]
 fn no_secret_reaches_the_log_even_at_trace_level() {
-    let dir = tempfile::tempdir().unwrap();
-    let socket = dir.path().join("sock/rpc.sock");
-    let mut cmd = Command::new(server_bin());
-    cmd.arg("--home")
-        .arg(dir.path().join("home"))
-        .arg("--socket")
-        .arg(&socket)
-        .env("RUST_LOG", "trace");
-    let child = cmd
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let site = site();
+    let socket = site.socket();
+    let child = Proc::spawn(server_cmd(&site).env("RUST_LOG", "trace"));
     wait_socket(&socket);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -414,7 +388,7 @@ fn no_secret_reaches_the_log_even_at_trace_level() {
             .await
             .unwrap();
         c.call_raw("status", serde_json::json!({})).await.unwrap();
-        rpc_http(
+        rpc_raw_async(
             &socket,
             &format!(
                 r#"{{"jsonrpc":"2.0","id":1,"method":"token.decode","params":{{"token":{}}}}}"#,
@@ -423,8 +397,8 @@ fn no_secret_reaches_the_log_even_at_trace_level() {
         )
         .await;
     });
-    let secrets = secrets_of(&dir.path().join("home"));
-    let (_, log) = terminate(child);
+    let secrets = secrets_of(&site.home());
+    let log = child.terminate().output();
     assert!(
         log.contains("minted a token"),
         "the log was captured: {log}"
@@ -440,12 +414,12 @@ fn no_secret_reaches_the_log_even_at_trace_level() {
 #[test]
 fn socket_group_members_may_call_and_others_may_not() {
     use std::os::unix::process::CommandExt;
-    let dir = tempfile::tempdir().unwrap();
+    let site = site();
     // Let the unprivileged children reach the socket dir; the server makes it 0710, group-owned.
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(site.dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let group = "65534";
-    let child = start_bin(dir.path(), &["--socket-group", group]);
-    let socket = dir.path().join("sock/rpc.sock");
+    let child = start_bin(&site, &["--socket-group", group]);
+    let socket = site.socket();
     wait_socket(&socket);
     let sock_dir = socket.parent().unwrap();
     assert_eq!(mode(sock_dir), 0o710);
@@ -472,5 +446,5 @@ fn socket_group_members_may_call_and_others_may_not() {
         run(65533).starts_with("refused"),
         "a non-member cannot even reach the socket"
     );
-    terminate(child);
+    child.terminate();
 }

@@ -1,28 +1,28 @@
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+//! The server's test app (zero-to-production's `spawn_app`): an in-process control plane on a
+//! temp home, one method per RPC the tests call; the real binary comes from the test kit.
 
-use hero_livekit_api::RpcClient;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hero_livekit_api::env_file::{self, BackendEnv};
+use hero_livekit_api::methods::*;
+use hero_livekit_api::types::*;
+use hero_livekit_api::{ClientError, Method, RpcClient};
 use hero_livekit_server::config::{Config, Settings};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
+use hero_livekit_testkit::http::{Request, Response, rpc_raw_async};
+use hero_livekit_testkit::{InProcess, Proc, Site};
+use serde_json::Value;
 use tempfile::TempDir;
-use tokio::net::UnixStream;
 
 pub struct TestApp {
     pub dir: TempDir,
     pub home: PathBuf,
     pub socket: PathBuf,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<hero_livekit_server::Result<()>>>,
+    rpc: RpcClient,
+    server: InProcess<hero_livekit_server::Result<()>>,
 }
 
-pub fn init_logs() {
-    if std::env::var_os("TEST_LOG").is_some() {
-        hero_livekit_server::init_tracing();
-    }
-}
-
+/// `<dir>/home` and `<dir>/sock/rpc.sock`.
 pub fn settings(dir: &Path) -> Settings {
     Settings {
         home: Some(dir.join("home")),
@@ -37,153 +37,208 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
-    init_logs();
-    let dir = tempfile::tempdir().unwrap();
+    hero_livekit_testkit::init_logs(hero_livekit_server::init_tracing);
+    let dir = hero_livekit_testkit::temp_dir();
     let mut s = settings(dir.path());
     tweak(&mut s);
     let config = Config::from_settings(s, None).unwrap();
     let (home, socket) = (config.home.clone(), config.socket.clone());
     let booted = hero_livekit_server::boot(config).await.unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(booted.serve(async {
-        let _ = rx.await;
-    }));
+    let server = InProcess::spawn(|stop| booted.serve(stop));
+    let rpc = RpcClient::connect(&socket).await.unwrap();
     TestApp {
         dir,
         home,
         socket,
-        stop: Some(tx),
-        task: Some(task),
+        rpc,
+        server,
+    }
+}
+
+/// An RPC error as (code, data).
+pub fn rpc_err(e: ClientError) -> (i32, Value) {
+    match e {
+        ClientError::Rpc { code, data, .. } => (code, data.unwrap_or_default()),
+        other => panic!("expected an RPC error, got {other}"),
     }
 }
 
 impl TestApp {
+    /// A new WebSocket connection to rpc.sock.
     pub async fn client(&self) -> RpcClient {
         RpcClient::connect(&self.socket).await.unwrap()
     }
 
-    pub async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.task.take().unwrap().await.unwrap().unwrap();
+    pub async fn call<M: Method>(&self, params: &M::Params) -> Result<M::Result, ClientError> {
+        self.rpc.call::<M>(params).await
     }
 
+    /// The error code and data of a call that must fail.
+    pub async fn call_err<M: Method>(&self, params: &M::Params) -> (i32, Value) {
+        match self.call::<M>(params).await {
+            Ok(_) => panic!("{} succeeded", M::NAME),
+            Err(e) => rpc_err(e),
+        }
+    }
+
+    pub async fn stop(self) {
+        self.server.stop().await.unwrap();
+    }
+
+    /// A file of the home.
     pub fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.home.join(name)).unwrap()
     }
-}
 
-/// One HTTP/1.1 request over the Unix socket; returns status and body.
-pub async fn http(
-    socket: &Path,
-    content_type: Option<&str>,
-    body: impl Into<Bytes>,
-) -> (u16, String) {
-    let stream = UnixStream::connect(socket).await.unwrap();
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(conn);
-    let mut req = hyper::Request::post("http://localhost/");
-    if let Some(ct) = content_type {
-        req = req.header("content-type", ct);
+    /// backend.env as lk-backend reads it.
+    pub fn env(&self) -> BackendEnv {
+        BackendEnv::from_vars(&env_file::parse(&self.read("backend.env")).unwrap()).unwrap()
     }
-    let resp = sender
-        .send_request(req.body(Full::new(body.into())).unwrap())
+
+    /// One JSON-RPC body over plain HTTP; the whole response object.
+    pub async fn rpc_http(&self, body: &str) -> Value {
+        rpc_raw_async(&self.socket, body).await
+    }
+
+    /// A POST of `body` to rpc.sock with an optional content type.
+    pub async fn post(&self, content_type: Option<&str>, body: impl Into<Vec<u8>>) -> Response {
+        let mut req = Request::post("/")
+            .body(body)
+            .timeout(Duration::from_secs(60));
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        req.send_unix_async(&self.socket).await.unwrap()
+    }
+
+    pub async fn status(&self) -> Status {
+        self.call::<StatusM>(&NoParams {}).await.unwrap()
+    }
+
+    pub async fn keys(&self, include_revoked: bool) -> Vec<KeyInfo> {
+        self.call::<KeysList>(&KeysListParams {
+            include_revoked: Some(include_revoked),
+        })
         .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&bytes).into_owned())
-}
-
-/// A JSON-RPC call over plain HTTP; returns the parsed response object.
-pub async fn rpc_http(socket: &Path, body: &str) -> serde_json::Value {
-    let (_, text) = http(socket, Some("application/json"), body.to_string()).await;
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-}
-
-pub fn server_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_hero_livekit_server")
-}
-
-/// The real binary on `dir`'s home and socket.
-pub fn start_bin(dir: &Path, extra: &[&str]) -> Child {
-    Command::new(server_bin())
-        .arg("--home")
-        .arg(dir.join("home"))
-        .arg("--socket")
-        .arg(dir.join("sock/rpc.sock"))
-        .args(extra)
-        .env_remove("NOTIFY_SOCKET")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
         .unwrap()
+        .keys
+    }
+
+    /// A participant token for `identity` in `room`.
+    pub async fn mint(&self, room: &str, identity: &str) -> String {
+        self.call::<TokenCreate>(&TokenCreateParams {
+            room: room.into(),
+            identity: identity.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .token
+    }
+
+    pub async fn decode(&self, token: &str) -> TokenDecoded {
+        self.call::<TokenDecode>(&TokenDecodeParams {
+            token: token.into(),
+        })
+        .await
+        .unwrap()
+    }
+
+    pub async fn audit(&self, params: AuditListParams) -> Vec<AuditEntry> {
+        self.call::<AuditListM>(&params).await.unwrap().entries
+    }
+
+    pub async fn create_room(&self, name: &str) -> Room {
+        self.call::<RoomCreate>(&RoomCreateParams {
+            name: name.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+    }
+
+    pub async fn rooms(&self) -> Vec<Room> {
+        self.call::<RoomListM>(&RoomListParams::default())
+            .await
+            .unwrap()
+            .rooms
+    }
+
+    pub async fn participants(&self, room: &str) -> Result<Vec<Participant>, ClientError> {
+        self.call::<ParticipantListM>(&RoomParams { room: room.into() })
+            .await
+            .map(|l| l.participants)
+    }
+
+    pub async fn participant(
+        &self,
+        room: &str,
+        identity: &str,
+    ) -> Result<Participant, ClientError> {
+        self.call::<ParticipantGet>(&ParticipantParams {
+            room: room.into(),
+            identity: identity.into(),
+        })
+        .await
+    }
+
+    pub async fn mute(
+        &self,
+        room: &str,
+        identity: &str,
+        track_sid: &str,
+        muted: bool,
+    ) -> Result<MutedTrack, ClientError> {
+        self.call::<ParticipantMuteTrack>(&MuteTrackParams {
+            room: room.into(),
+            identity: identity.into(),
+            track_sid: track_sid.into(),
+            muted,
+        })
+        .await
+    }
+
+    pub async fn remove_participant(
+        &self,
+        room: &str,
+        identity: &str,
+    ) -> Result<Empty, ClientError> {
+        self.call::<ParticipantRemove>(&ParticipantParams {
+            room: room.into(),
+            identity: identity.into(),
+        })
+        .await
+    }
+
+    pub async fn delete_room(&self, name: &str) -> Result<Empty, ClientError> {
+        self.call::<RoomDelete>(&RoomNameParams { name: name.into() })
+            .await
+    }
+}
+
+/// The real binary on a test kit site (`<dir>/home`, `<dir>/s/rpc.sock`), logging at its
+/// default level, with `extra` flags.
+pub fn start_bin(site: &Site, extra: &[&str]) -> Proc {
+    Proc::spawn(server_cmd(site).args(extra))
+}
+
+pub fn server_cmd(site: &Site) -> std::process::Command {
+    site.command_at(env!("CARGO_BIN_EXE_hero_livekit_server"))
+}
+
+/// A site whose services log at their default level (the tests read what they log).
+pub fn site() -> Site {
+    Site::new().with_log(None)
 }
 
 /// Waits until the socket accepts connections.
 pub fn wait_socket(socket: &Path) {
-    let start = Instant::now();
-    while std::os::unix::net::UnixStream::connect(socket).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "socket {} never accepted",
-            socket.display()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// SIGTERM and wait; returns the exit status and the captured stdout+stderr.
-pub fn terminate(mut child: Child) -> (std::process::ExitStatus, String) {
-    rustix::process::kill_process(
-        rustix::process::Pid::from_child(&child),
-        rustix::process::Signal::TERM,
-    )
-    .unwrap();
-    let status = child.wait().unwrap();
-    let mut out = String::new();
-    use std::io::Read;
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    (status, out)
-}
-
-/// The Python interpreter with LiveKit's official `livekit-api` package (set up by scripts/test).
-pub fn python() -> PathBuf {
-    let p = std::env::var_os("HERO_LIVEKIT_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"));
-    let ok = Command::new(&p)
-        .args(["-c", "import livekit.api"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    assert!(
-        ok,
-        "{} with the `livekit-api` package is required: run ./scripts/test (it creates .venv)",
-        p.display()
-    );
-    p
+    hero_livekit_testkit::wait_for_socket(socket, Duration::from_secs(20));
 }
 
 /// Secrets of a home: key secrets and bearers, as written to backend.env.
 pub fn secrets_of(home: &Path) -> Vec<String> {
-    let env = hero_livekit_api::env_file::parse(
-        &std::fs::read_to_string(home.join("backend.env")).unwrap(),
-    )
-    .unwrap();
+    let env = env_file::parse(&std::fs::read_to_string(home.join("backend.env")).unwrap()).unwrap();
     let mut out: Vec<String> = [
         "LIVEKIT_API_SECRET",
         "BACKEND_API_TOKEN",

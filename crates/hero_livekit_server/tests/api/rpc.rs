@@ -11,11 +11,9 @@ use crate::helpers::*;
 #[tokio::test]
 async fn health_over_curl_style_http_and_over_websocket() {
     let app = spawn_app().await;
-    let r = rpc_http(
-        &app.socket,
-        r#"{"jsonrpc":"2.0","id":1,"method":"health","params":{}}"#,
-    )
-    .await;
+    let r = app
+        .rpc_http(r#"{"jsonrpc":"2.0","id":1,"method":"health","params":{}}"#)
+        .await;
     assert_eq!(r["result"]["status"], "ok");
     assert_eq!(r["result"]["version"], env!("CARGO_PKG_VERSION"));
     let h = app
@@ -26,7 +24,9 @@ async fn health_over_curl_style_http_and_over_websocket() {
         .unwrap();
     assert_eq!(h.status, "ok");
     // No params at all is the same as {}.
-    let r = rpc_http(&app.socket, r#"{"jsonrpc":"2.0","id":2,"method":"health"}"#).await;
+    let r = app
+        .rpc_http(r#"{"jsonrpc":"2.0","id":2,"method":"health"}"#)
+        .await;
     assert_eq!(r["result"]["status"], "ok");
     let socket = app.socket.clone();
     app.stop().await;
@@ -147,11 +147,7 @@ async fn config_and_key_views_never_contain_a_secret() {
 #[tokio::test]
 async fn status_reports_files_keys_and_an_unreachable_sfu() {
     // Nothing listens on this port: the SFU is down.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = hero_livekit_testkit::free_port();
     let app = spawn_with(|s| s.livekit_url = Some(format!("http://127.0.0.1:{port}"))).await;
     let s = app
         .client()
@@ -208,33 +204,47 @@ async fn status_measures_a_reachable_sfu() {
     app.stop().await;
 }
 
-async fn expect_error(socket: &std::path::Path, body: &str, code: i64) -> Value {
-    let r = rpc_http(socket, body).await;
+async fn expect_error(app: &TestApp, body: &str, code: i64) -> Value {
+    let r = app.rpc_http(body).await;
     assert_eq!(r["error"]["code"], code, "{body} -> {r}");
     r["error"].clone()
 }
 
+/// Whether the server still answers `health` after what a test sent it.
+async fn still_serves(app: &TestApp) {
+    let r = app
+        .rpc_http(r#"{"jsonrpc":"2.0","id":9,"method":"health","params":{}}"#)
+        .await;
+    assert_eq!(r["result"]["status"], "ok");
+}
+
 #[tokio::test]
-async fn bad_requests_get_the_right_error_and_the_server_keeps_serving() {
+async fn malformed_and_unknown_requests_get_their_json_rpc_codes() {
     let app = spawn_app().await;
-    let s = &app.socket;
     expect_error(
-        s,
+        &app,
         r#"{"jsonrpc":"2.0","id":1,"method":"no.such","params":{}}"#,
         -32601,
     )
     .await;
-    expect_error(s, r#"{"jsonrpc":"2.0","id":1,"method":"health""#, -32700).await;
-    expect_error(s, "this is not json", -32700).await;
-    expect_error(s, r#"{"jsonrpc":"2.0","id":1}"#, -32600).await;
+    expect_error(&app, r#"{"jsonrpc":"2.0","id":1,"method":"health""#, -32700).await;
+    expect_error(&app, "this is not json", -32700).await;
+    expect_error(&app, r#"{"jsonrpc":"2.0","id":1}"#, -32600).await;
+    still_serves(&app).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn invalid_params_are_refused_naming_the_field() {
+    let app = spawn_app().await;
     let e = expect_error(
-        s,
+        &app,
         r#"{"jsonrpc":"2.0","id":1,"method":"token.create","params":{"room":"r"}}"#,
         -32602,
     )
     .await;
     assert_eq!(e["data"]["field"], "identity");
-    let e = expect_error(s, r#"{"jsonrpc":"2.0","id":1,"method":"token.create","params":{"room":"r","identity":"i","ttl_s":"long"}}"#, -32602).await;
+    let e = expect_error(&app, r#"{"jsonrpc":"2.0","id":1,"method":"token.create","params":{"room":"r","identity":"i","ttl_s":"long"}}"#, -32602).await;
     assert_eq!(e["data"]["field"], "ttl_s");
     assert!(
         e["data"]["reason"]
@@ -242,78 +252,101 @@ async fn bad_requests_get_the_right_error_and_the_server_keeps_serving() {
             .unwrap()
             .contains("invalid type")
     );
-    let e = expect_error(s, r#"{"jsonrpc":"2.0","id":1,"method":"token.create","params":{"room":"r","identity":"i","grants":{"canPubish":true}}}"#, -32602).await;
+    let e = expect_error(&app, r#"{"jsonrpc":"2.0","id":1,"method":"token.create","params":{"room":"r","identity":"i","grants":{"canPubish":true}}}"#, -32602).await;
     assert_eq!(e["data"]["field"], "grants.canPubish");
     let e = expect_error(
-        s,
+        &app,
         r#"{"jsonrpc":"2.0","id":1,"method":"keys.list","params":{"bogus":1}}"#,
         -32602,
     )
     .await;
     assert_eq!(e["data"]["field"], "bogus");
     let e = expect_error(
-        s,
+        &app,
         r#"{"jsonrpc":"2.0","id":1,"method":"token.create","params":["r","i"]}"#,
         -32602,
     )
     .await;
     assert_eq!(e["data"]["field"], "params");
-    let e = expect_error(s, r#"{"jsonrpc":"2.0","id":1,"method":"token.create","params":{"room":"r","identity":"i","ttl_s":999999}}"#, -32005).await;
-    assert!(e["message"].as_str().unwrap().contains("86400"));
+    still_serves(&app).await;
+    app.stop().await;
+}
 
-    // Wrong content type: HTTP 415, nothing else happens.
-    let (status, _) = http(
-        s,
-        Some("text/plain"),
-        r#"{"jsonrpc":"2.0","id":1,"method":"health"}"#,
-    )
-    .await;
-    assert_eq!(status, 415);
-    // A body over 1 MiB is refused before parsing.
+#[tokio::test]
+async fn a_token_lifetime_over_the_maximum_is_refused_saying_the_maximum() {
+    let app = spawn_app().await;
+    let e = expect_error(&app, r#"{"jsonrpc":"2.0","id":1,"method":"token.create","params":{"room":"r","identity":"i","ttl_s":999999}}"#, -32005).await;
+    assert!(e["message"].as_str().unwrap().contains("86400"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_wrong_content_type_is_415_and_nothing_else_happens() {
+    let app = spawn_app().await;
+    let r = app
+        .post(
+            Some("text/plain"),
+            r#"{"jsonrpc":"2.0","id":1,"method":"health"}"#,
+        )
+        .await;
+    assert_eq!(r.status, 415);
+    still_serves(&app).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_body_over_1_mib_is_refused_before_parsing() {
+    let app = spawn_app().await;
     let big = format!(
         r#"{{"jsonrpc":"2.0","id":1,"method":"token.decode","params":{{"token":"{}"}}}}"#,
         "a".repeat(2 * 1024 * 1024)
     );
-    let (status, body) = http(s, Some("application/json"), big).await;
+    let r = app.post(Some("application/json"), big).await;
+    let (status, body) = (r.status, r.text());
     assert!(status == 413 || body.contains("-32007"), "{status} {body}");
-    // A batch of 10,000 calls: every call answered, in one response.
+    still_serves(&app).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_call_of_a_batch_is_answered_in_one_response() {
+    let app = spawn_app().await;
+    // A batch of 10,000 calls.
     let batch: Vec<Value> = (0..10_000)
         .map(|i| json!({"jsonrpc":"2.0","id":i,"method":"health"}))
         .collect();
-    let (status, body) = http(
-        s,
-        Some("application/json"),
-        serde_json::to_string(&batch).unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let answers: Vec<Value> = serde_json::from_str(&body).unwrap();
+    let r = app
+        .post(
+            Some("application/json"),
+            serde_json::to_string(&batch).unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let answers: Vec<Value> = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(answers.len(), 10_000);
     assert!(answers.iter().all(|a| a["result"]["status"] == "ok"));
     // Mixed batch: each item gets its own answer.
-    let r = rpc_http(
-        s,
-        r#"[{"jsonrpc":"2.0","id":1,"method":"health"},{"jsonrpc":"2.0","id":2,"method":"nope"}]"#,
-    )
-    .await;
+    let r = app
+        .rpc_http(
+            r#"[{"jsonrpc":"2.0","id":1,"method":"health"},{"jsonrpc":"2.0","id":2,"method":"nope"}]"#,
+        )
+        .await;
     assert_eq!(r[0]["result"]["status"], "ok");
     assert_eq!(r[1]["error"]["code"], -32601);
-    // Deeply nested JSON is refused, not a stack overflow.
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn deeply_nested_json_is_refused_not_a_stack_overflow() {
+    let app = spawn_app().await;
     let deep = format!(
         r#"{{"jsonrpc":"2.0","id":1,"method":"token.decode","params":{{"token":{}"x"{}}}}}"#,
         "[".repeat(100_000),
         "]".repeat(100_000)
     );
-    let (status, _) = http(s, Some("application/json"), deep).await;
+    let status = app.post(Some("application/json"), deep).await.status;
     assert!(status == 200 || status == 400 || status == 413);
-
-    // And it still serves.
-    let r = rpc_http(
-        s,
-        r#"{"jsonrpc":"2.0","id":9,"method":"health","params":{}}"#,
-    )
-    .await;
-    assert_eq!(r["result"]["status"], "ok");
+    still_serves(&app).await;
     app.stop().await;
 }
 
@@ -323,11 +356,9 @@ async fn an_events_subscription_ends_with_an_error_item_not_silently() {
     let c = app.client().await;
     let mut sub = c.subscribe_events().await.unwrap();
     // Plain HTTP cannot subscribe: a clear error, not a hang.
-    let r = rpc_http(
-        &app.socket,
-        r#"{"jsonrpc":"2.0","id":1,"method":"events.subscribe","params":{}}"#,
-    )
-    .await;
+    let r = app
+        .rpc_http(r#"{"jsonrpc":"2.0","id":1,"method":"events.subscribe","params":{}}"#)
+        .await;
     assert!(r["error"]["code"].is_i64(), "{r}");
     app.stop().await;
     let last = loop {
@@ -377,8 +408,7 @@ async fn a_client_trickling_its_headers_is_disconnected() {
     );
     let _ = n;
     // Others were served all along.
-    let r = rpc_http(&app.socket, r#"{"jsonrpc":"2.0","id":1,"method":"health"}"#).await;
-    assert_eq!(r["result"]["status"], "ok");
+    still_serves(&app).await;
     app.stop().await;
 }
 
@@ -403,7 +433,6 @@ async fn an_oversize_chunked_body_is_refused_with_413() {
     let n = s.read(&mut resp).await.unwrap();
     let head = String::from_utf8_lossy(&resp[..n]);
     assert!(head.starts_with("HTTP/1.1 413"), "{head}");
-    let r = rpc_http(&app.socket, r#"{"jsonrpc":"2.0","id":1,"method":"health"}"#).await;
-    assert_eq!(r["result"]["status"], "ok");
+    still_serves(&app).await;
     app.stop().await;
 }

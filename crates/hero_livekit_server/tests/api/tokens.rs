@@ -1,9 +1,11 @@
 //! Tokens from token.create, checked by LiveKit's own Python SDK.
 
-use std::process::Command;
+use std::process::{Command, Output};
 
 use hero_livekit_api::methods::*;
 use hero_livekit_api::types::*;
+use hero_livekit_testkit::python::python;
+use hero_livekit_testkit::vectors;
 
 use crate::helpers::*;
 
@@ -22,15 +24,25 @@ print(json.dumps({
 }))
 "#;
 
-#[tokio::test]
-async fn tokens_are_accepted_by_the_official_python_verifier() {
-    let py = python();
-    let app = spawn_app().await;
-    let c = app.client().await;
-    let env = hero_livekit_api::env_file::parse(&app.read("backend.env")).unwrap();
-    let (key, secret) = (&env["LIVEKIT_API_KEY"], &env["LIVEKIT_API_SECRET"]);
+/// LiveKit's Python TokenVerifier run on `token` with the app's signing key.
+fn verify_with_sdk(app: &TestApp, token: &str) -> Output {
+    let env = app.env();
+    Command::new(python())
+        .args([
+            "-c",
+            VERIFY,
+            &env.livekit_api_key,
+            &env.livekit_api_secret,
+            token,
+        ])
+        .output()
+        .unwrap()
+}
 
-    let t = c
+#[tokio::test]
+async fn a_token_with_every_field_is_accepted_by_the_official_python_verifier() {
+    let app = spawn_app().await;
+    let t = app
         .call::<TokenCreate>(&TokenCreateParams {
             room: "standup".into(),
             identity: "alice".into(),
@@ -46,12 +58,9 @@ async fn tokens_are_accepted_by_the_official_python_verifier() {
         })
         .await
         .unwrap();
-    assert_eq!(&t.api_key, key);
+    assert_eq!(t.api_key, app.env().livekit_api_key);
     assert_eq!(t.server_url, "ws://127.0.0.1:7880");
-    let out = Command::new(&py)
-        .args(["-c", VERIFY, key, secret, &t.token])
-        .output()
-        .unwrap();
+    let out = verify_with_sdk(&app, &t.token);
     assert!(
         out.status.success(),
         "Python TokenVerifier refused our token: {}",
@@ -65,45 +74,47 @@ async fn tokens_are_accepted_by_the_official_python_verifier() {
     assert_eq!(v["room"], "standup");
     assert_eq!(v["room_join"], true);
     assert_eq!(v["sources"], serde_json::json!(["camera", "microphone"]));
+    app.stop().await;
+}
 
-    // The admin preset: roomAdmin for the room, and the verifier agrees.
-    let t = c
-        .call::<TokenCreate>(&TokenCreateParams {
-            room: "ops".into(),
-            identity: "root".into(),
-            preset: Some(Preset::Admin),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let out = Command::new(&py)
-        .args(["-c", VERIFY, key, secret, &t.token])
-        .output()
-        .unwrap();
+async fn admin_token(app: &TestApp) -> String {
+    app.call::<TokenCreate>(&TokenCreateParams {
+        room: "ops".into(),
+        identity: "root".into(),
+        preset: Some(Preset::Admin),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+    .token
+}
+
+#[tokio::test]
+async fn the_admin_preset_grants_room_admin_as_the_verifier_reads_it() {
+    let app = spawn_app().await;
+    let out = verify_with_sdk(&app, &admin_token(&app).await);
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["room_admin"], true);
+    app.stop().await;
+}
 
-    // A tampered token is refused by both the SDK and token.decode.
+#[tokio::test]
+async fn a_tampered_token_is_refused_by_the_sdk_and_by_token_decode() {
+    let app = spawn_app().await;
+    let t = admin_token(&app).await;
     // The signature's first character, not its last: the last one carries two padding bits
     // that decoders may ignore, so changing it can leave the signature bytes as they were.
-    let sig_at = t.token.rfind('.').unwrap() + 1;
-    let first = &t.token[sig_at..sig_at + 1];
+    let sig_at = t.rfind('.').unwrap() + 1;
+    let first = &t[sig_at..sig_at + 1];
     let forged = format!(
         "{}{}{}",
-        &t.token[..sig_at],
+        &t[..sig_at],
         if first == "A" { "B" } else { "A" },
-        &t.token[sig_at + 1..]
+        &t[sig_at + 1..]
     );
-    let out = Command::new(&py)
-        .args(["-c", VERIFY, key, secret, &forged])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let d = c
-        .call::<TokenDecode>(&TokenDecodeParams { token: forged })
-        .await
-        .unwrap();
+    assert!(!verify_with_sdk(&app, &forged).status.success());
+    let d = app.decode(&forged).await;
     assert!(
         !d.valid && d.problems.iter().any(|p| p.contains("signature")),
         "{:?}",
@@ -113,27 +124,17 @@ async fn tokens_are_accepted_by_the_official_python_verifier() {
 }
 
 #[tokio::test]
-async fn decode_explains_tokens_from_the_official_sdks() {
+async fn decode_explains_a_node_sdk_token_of_a_key_it_does_not_know() {
     let app = spawn_app().await;
-    let c = app.client().await;
-    let vectors: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/test-vectors/tokens.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+    let tokens = vectors::json("tokens.json");
     // Our control plane does not know the vectors' keys: decode says so, and still explains.
-    let d = c
-        .call::<TokenDecode>(&TokenDecodeParams {
-            token: vectors["node"]["participant_with_sources_metadata_attributes"]
+    let d = app
+        .decode(
+            tokens["node"]["participant_with_sources_metadata_attributes"]
                 .as_str()
-                .unwrap()
-                .into(),
-        })
-        .await
-        .unwrap();
+                .unwrap(),
+        )
+        .await;
     assert!(!d.valid);
     assert_eq!(d.api_key.as_deref(), Some("APIvectors0001"));
     assert_eq!(d.key_state, None);
@@ -143,9 +144,13 @@ async fn decode_explains_tokens_from_the_official_sdks() {
             .contains(&"may publish only from: camera, microphone".to_string())
     );
     assert_eq!(d.claims["attributes"]["role"], "guest");
+    app.stop().await;
+}
 
-    // Our own fresh token: valid, signed by the active key.
-    let t = c
+#[tokio::test]
+async fn decode_finds_a_fresh_token_valid_and_signed_by_the_active_key() {
+    let app = spawn_app().await;
+    let t = app
         .call::<TokenCreate>(&TokenCreateParams {
             room: "r".into(),
             identity: "i".into(),
@@ -154,10 +159,7 @@ async fn decode_explains_tokens_from_the_official_sdks() {
         })
         .await
         .unwrap();
-    let d = c
-        .call::<TokenDecode>(&TokenDecodeParams { token: t.token })
-        .await
-        .unwrap();
+    let d = app.decode(&t.token).await;
     assert!(d.valid, "{:?}", d.problems);
     assert_eq!(d.key_state, Some(KeyState::Active));
     assert!(d.skew_s.unwrap() > 3500 && d.skew_s.unwrap() <= 3600);
