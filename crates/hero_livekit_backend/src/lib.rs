@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod error;
+mod feed;
 pub mod metrics;
 pub mod reload;
 pub mod routes;
@@ -60,7 +61,14 @@ pub async fn run(
         metrics: metrics.clone(),
         body_timeout: config.request_timeout,
         live: tokio::sync::broadcast::channel(LIVE_BUFFER).0,
+        announce_locally: store.engine() == "sqlite",
         stopping,
+    });
+    let feed = store.watch_events().map(|(wake, listener)| {
+        (
+            tokio::spawn(feed::run(store.clone(), state.live.clone(), wake)),
+            listener,
+        )
     });
     let reload = reload::spawn(
         config.env_file.clone(),
@@ -86,6 +94,10 @@ pub async fn run(
     serve::serve(listener, app, metrics, shutdown).await;
     reload.abort();
     pruner.abort();
+    if let Some((feed, listener)) = feed {
+        feed.abort();
+        listener.abort();
+    }
     // Every writer handle went with the connections; the writer commits what is queued, then
     // ends. Bounded in case a connection outlived the drain.
     let _ = tokio::time::timeout(Duration::from_secs(10), writer_task).await;

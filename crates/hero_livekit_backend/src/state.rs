@@ -24,6 +24,9 @@ pub struct Inner {
     pub body_timeout: Duration,
     /// Every newly stored webhook event, for `GET /api/events/stream`.
     pub live: tokio::sync::broadcast::Sender<LiveEvent>,
+    /// Whether the webhook handler announces what it stores (one process, SQLite); with
+    /// replicas on PostgreSQL the feed announces what any replica stored.
+    pub announce_locally: bool,
     /// Becomes true when the service stops, ending the live streams so the drain is quick.
     pub stopping: tokio::sync::watch::Receiver<bool>,
 }

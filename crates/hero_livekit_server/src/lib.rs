@@ -53,6 +53,11 @@ pub use secrets::Secret;
 pub use state::AppState;
 pub use store::Store;
 
+/// The storage boundary's record types, for tools and the conformance tests.
+pub mod store_api {
+    pub use crate::store::{AuditRecord, InstanceRecord, NewAudit, Revoked, StoreError};
+}
+
 /// A booted control plane: files written, lock held, socket bound, not yet serving.
 pub struct Booted {
     state: AppState,

@@ -47,6 +47,8 @@ struct Inner {
     host: String,
     /// The revision the files on disk were rendered at.
     rendered: std::sync::atomic::AtomicI64,
+    /// One render-and-write at a time (a key method and the follower may both want one).
+    syncing: tokio::sync::Mutex<()>,
 }
 
 /// Name of the advisory lock that elects the owner of the lifecycle transitions.
@@ -89,6 +91,7 @@ impl AppState {
             instance_id,
             host,
             rendered: std::sync::atomic::AtomicI64::new(synced.revision),
+            syncing: tokio::sync::Mutex::new(()),
         }))
     }
 
@@ -200,6 +203,7 @@ impl AppState {
     /// Re-renders the files after a committed change, records their status and emits
     /// `file.rewritten` for each file that changed.
     pub async fn resync(&self) -> Result<()> {
+        let _one = self.0.syncing.lock().await;
         let synced = sync::sync_files(self.config(), self.store(), false).await?;
         self.0
             .rendered

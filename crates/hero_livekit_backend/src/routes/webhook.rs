@@ -58,7 +58,7 @@ pub async fn receive(State(state): State<AppState>, req: Request) -> Result<Json
         body: body.to_vec(),
     };
     // Built only when someone follows the stream: the ingest path stays as lean as before.
-    let live = (state.live.receiver_count() > 0).then(|| LiveEvent {
+    let live = (state.announce_locally && state.live.receiver_count() > 0).then(|| LiveEvent {
         id: event.event_id.clone(),
         event: event.event.clone(),
         room: event.room_name.clone(),

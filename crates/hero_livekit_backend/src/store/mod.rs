@@ -272,17 +272,74 @@ impl EventStore {
         })
     }
 
-    /// Deletes events received before `cutoff` (Unix seconds); returns how many.
+    /// Deletes events received before `cutoff` (Unix seconds); returns how many. With several
+    /// replicas on PostgreSQL one prunes at a time (a transaction advisory lock); the others
+    /// skip the round.
     pub async fn prune(&self, cutoff: i64) -> Result<u64> {
-        let r = on_pool!(self, |p| sqlx::query(
-            "DELETE FROM events WHERE received_at < $1"
-        )
-        .bind(cutoff)
-        .execute(p)
-        .await
-        .map_err(|e| Error::Storage(op("prune events")(e)))?
-        .rows_affected());
+        let storage = |op_name| move |e| Error::Storage(op(op_name)(e));
+        let r = match &self.pool {
+            Pool::Sqlite(p) => sqlx::query("DELETE FROM events WHERE received_at < $1")
+                .bind(cutoff)
+                .execute(p)
+                .await
+                .map_err(storage("prune events"))?
+                .rows_affected(),
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await.map_err(storage("begin a prune"))?;
+                let mine: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+                    .bind(postgres::PRUNE_LOCK)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(storage("take the prune lock"))?;
+                if !mine {
+                    return Ok(0);
+                }
+                let n = sqlx::query("DELETE FROM events WHERE received_at < $1")
+                    .bind(cutoff)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(storage("prune events"))?
+                    .rows_affected();
+                tx.commit().await.map_err(storage("commit a prune"))?;
+                n
+            }
+        };
         Ok(r)
+    }
+
+    /// Events stored after `seq` (by any replica), oldest first, for the live stream.
+    pub async fn events_after(&self, seq: i64, limit: i64) -> Result<Vec<EventRow>> {
+        on_pool!(self, |p| {
+            sqlx::query_as(
+            "SELECT seq, event_id, event, room_name, room_sid, participant_identity, participant_sid,
+                    created_at, received_at, signing_key, body FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(seq)
+        .bind(limit)
+        .fetch_all(p)
+        .await
+        .map_err(|e| Error::Storage(op("read new events")(e)))
+        })
+    }
+
+    /// The highest `seq` stored (0 when empty).
+    pub async fn last_seq(&self) -> Result<i64> {
+        on_pool!(self, |p| sqlx::query_scalar(
+            "SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM events"
+        )
+        .fetch_one(p)
+        .await
+        .map_err(|e| Error::Storage(op("read the last event")(e))))
+    }
+
+    /// Wakes the receiver when any replica commits events (and after the listener reconnects,
+    /// since notifications sent meanwhile are lost). `None` on SQLite: one process stores and
+    /// announces its own events.
+    pub fn watch_events(&self) -> Option<(mpsc::Receiver<()>, tokio::task::JoinHandle<()>)> {
+        match &self.pool {
+            Pool::Postgres(p) => Some(postgres::watch(p.clone())),
+            Pool::Sqlite(_) => None,
+        }
     }
 
     /// Whether the database answers a trivial query.

@@ -13,6 +13,9 @@ use super::StoreError;
 /// stored.
 pub const EVENTS_CHANNEL: &str = "hero_livekit_events";
 
+/// Advisory lock key of the retention pruning (one replica at a time).
+pub const PRUNE_LOCK: i64 = 0x6865_726f_7072_756e; // "heroprun"
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 pub(super) async fn open(url: &str) -> Result<PgPool, StoreError> {
@@ -35,4 +38,47 @@ pub(super) async fn open(url: &str) -> Result<PgPool, StoreError> {
         .await
         .map_err(|e| fail(format!("migration failed: {e}")))?;
     Ok(pool)
+}
+
+/// LISTENs on [`EVENTS_CHANNEL`] and wakes the receiver on every notification and after every
+/// reconnect.
+pub(super) fn watch(
+    pool: PgPool,
+) -> (tokio::sync::mpsc::Receiver<()>, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let task = tokio::spawn(async move {
+        loop {
+            let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for stored events; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            if let Err(e) = listener.listen(EVENTS_CHANNEL).await {
+                tracing::warn!(error = %e, "cannot listen for stored events; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            let _ = tx.try_send(());
+            loop {
+                match listener.try_recv().await {
+                    Ok(_) => {
+                        let _ = tx.try_send(());
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the event listener lost its connection");
+                        let _ = tx.try_send(());
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        break;
+                    }
+                }
+                if tx.is_closed() {
+                    return;
+                }
+            }
+        }
+    });
+    (rx, task)
 }

@@ -6,4 +6,5 @@ mod fleet;
 mod helpers;
 mod livekit;
 mod rpc;
+mod store;
 mod tokens;

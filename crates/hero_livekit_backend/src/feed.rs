@@ -1,0 +1,68 @@
+//! The live stream's source when replicas share one PostgreSQL: every replica announces every
+//! event any replica stored, after it is durable. A NOTIFY in each committed batch wakes the
+//! feed, which reads the new rows; a short timer backs the notification up (one sent while the
+//! listener reconnects is lost). On SQLite the one process announces what it stores itself.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc};
+
+use crate::state::LiveEvent;
+use crate::store::{EventRow, EventStore};
+
+/// How far back each read looks: sequence numbers are handed out at insert and committed in
+/// any order across replicas, so a lower one can become visible after a higher one.
+const LOOK_BACK: i64 = 512;
+const BACKSTOP: Duration = Duration::from_secs(2);
+const BATCH: i64 = 1000;
+
+fn live(row: &EventRow) -> LiveEvent {
+    LiveEvent {
+        id: row.event_id.clone(),
+        event: row.event.clone(),
+        room: row.room_name.clone(),
+        participant: row.participant_identity.clone(),
+        created_at: hero_livekit_api::timefmt::rfc3339(row.created_at),
+    }
+}
+
+pub async fn run(
+    store: EventStore,
+    out: broadcast::Sender<LiveEvent>,
+    mut wake: mpsc::Receiver<()>,
+) {
+    let mut last = store.last_seq().await.unwrap_or(0);
+    // What is already there is history, not news.
+    let mut announced: BTreeSet<i64> = store
+        .events_after(last - LOOK_BACK, BATCH)
+        .await
+        .map(|rows| rows.iter().map(|r| r.seq).collect())
+        .unwrap_or_default();
+    loop {
+        tokio::select! {
+            w = wake.recv() => if w.is_none() { return },
+            _ = tokio::time::sleep(BACKSTOP) => {}
+        }
+        loop {
+            let rows = match store.events_after(last - LOOK_BACK, BATCH).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read new events for the live stream");
+                    break;
+                }
+            };
+            let full = rows.len() as i64 == BATCH;
+            for row in &rows {
+                if announced.insert(row.seq) && out.receiver_count() > 0 {
+                    let _ = out.send(live(row));
+                }
+                last = last.max(row.seq);
+            }
+            announced = announced.split_off(&(last - LOOK_BACK));
+            if !full {
+                break;
+            }
+        }
+    }
+}
