@@ -27,18 +27,29 @@ fn live(row: &EventRow) -> LiveEvent {
     }
 }
 
-pub async fn run(
+/// Takes the starting point now — what is stored before the service serves is history, not
+/// news — then follows in a task.
+pub async fn start(
     store: EventStore,
     out: broadcast::Sender<LiveEvent>,
-    mut wake: mpsc::Receiver<()>,
-) {
-    let mut last = store.last_seq().await.unwrap_or(0);
-    // What is already there is history, not news.
-    let mut announced: BTreeSet<i64> = store
+    wake: mpsc::Receiver<()>,
+) -> tokio::task::JoinHandle<()> {
+    let last = store.last_seq().await.unwrap_or(0);
+    let announced: BTreeSet<i64> = store
         .events_after(last - LOOK_BACK, BATCH)
         .await
         .map(|rows| rows.iter().map(|r| r.seq).collect())
         .unwrap_or_default();
+    tokio::spawn(follow(store, out, wake, last, announced))
+}
+
+async fn follow(
+    store: EventStore,
+    out: broadcast::Sender<LiveEvent>,
+    mut wake: mpsc::Receiver<()>,
+    mut last: i64,
+    mut announced: BTreeSet<i64>,
+) {
     loop {
         tokio::select! {
             w = wake.recv() => if w.is_none() { return },

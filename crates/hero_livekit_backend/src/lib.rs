@@ -64,12 +64,13 @@ pub async fn run(
         announce_locally: store.engine() == "sqlite",
         stopping,
     });
-    let feed = store.watch_events().map(|(wake, listener)| {
-        (
-            tokio::spawn(feed::run(store.clone(), state.live.clone(), wake)),
+    let feed = match store.watch_events() {
+        Some((wake, listener)) => Some((
+            feed::start(store.clone(), state.live.clone(), wake).await,
             listener,
-        )
-    });
+        )),
+        None => None,
+    };
     let reload = reload::spawn(
         config.env_file.clone(),
         config.overrides.clone(),

@@ -250,7 +250,7 @@ async fn events_older_than_the_retention_are_pruned() {
 }
 
 /// Reads the stream until an SSE event named `name` arrives; returns its data line.
-async fn next_event(stream: &mut reqwest::Response, buf: &mut String, name: &str) -> String {
+pub async fn next_event(stream: &mut reqwest::Response, buf: &mut String, name: &str) -> String {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         // Complete events are separated by a blank line.

@@ -6,5 +6,6 @@ mod events;
 mod helpers;
 mod manifest;
 mod reload;
+mod replicas;
 mod token;
 mod webhook;
