@@ -167,6 +167,27 @@ impl Postgres {
         Ok(answer)
     }
 
+    /// Runs one SQL statement with `psql` on `database`; its unaligned output (fault tests:
+    /// terminating a session, making a database read-only).
+    pub fn psql(&self, database: &str, sql: &str) -> String {
+        let out = Command::new(self.bin.join("psql"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                USER,
+                "-d",
+                database,
+            ])
+            .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .output()
+            .expect("run psql");
+        assert!(out.status.success(), "psql {sql}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
     /// Stops the server (`pg_ctl stop -m fast`), for outage tests; the data stays.
     pub fn stop(&mut self) {
         if self.running {
