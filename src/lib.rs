@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod cli;
+pub mod dbcopy;
 pub mod doctor;
 pub mod inspect;
 mod output;

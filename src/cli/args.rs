@@ -103,6 +103,25 @@ pub enum LocalCmd {
         /// Destination [default: <home>/backups/server-<time>.db]
         path: Option<PathBuf>,
     },
+    /// Move state between databases (SQLite → PostgreSQL when one machine is not enough)
+    #[command(subcommand)]
+    Db(DbCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCmd {
+    /// Copy the control plane's (or lk-backend's) database to another one, verified
+    Copy {
+        /// Source: sqlite://<path> or postgres://… (the services stopped, or an online backup)
+        #[arg(long)]
+        from: String,
+        /// Target: postgres://user:password@host:port/database (or sqlite://<path>)
+        #[arg(long)]
+        to: String,
+        /// Overwrite a target that already holds state
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -70,10 +70,20 @@ pub fn doctor(home: &Path, socket: &Path, bin_dir: &Option<PathBuf>) -> bool {
     checks.iter().all(|c| c.level != doctor::Level::Fail)
 }
 
-pub async fn backup(home: &Path, path: Option<PathBuf>) -> Outcome {
-    let dest = backup::backup(home, path)
+pub async fn backup(home: &Path, socket: &Path, path: Option<PathBuf>) -> Outcome {
+    let dest = backup::backup(home, socket, path)
         .await
         .map_err(|e| Failure::Failed(format!("{e:#}")))?;
     println!("{}", dest.display());
+    Ok(true)
+}
+
+pub async fn db_copy(from: &str, to: &str, replace: bool) -> Outcome {
+    let lines = crate::dbcopy::copy(from, to, replace)
+        .await
+        .map_err(|e| Failure::Failed(format!("{e:#}")))?;
+    for l in lines {
+        println!("{l}");
+    }
     Ok(true)
 }

@@ -74,7 +74,8 @@ async fn run_local(cli: &Cli, cmd: &LocalCmd) -> Outcome {
             sha256,
         }) => local::sfu_install(version, bin_dir, from, sha256).await,
         LocalCmd::Doctor { bin_dir } => Ok(local::doctor(&home(), &socket(), bin_dir)),
-        LocalCmd::Backup { path } => local::backup(&home(), path.clone()).await,
+        LocalCmd::Backup { path } => local::backup(&home(), &socket(), path.clone()).await,
+        LocalCmd::Db(DbCmd::Copy { from, to, replace }) => local::db_copy(from, to, *replace).await,
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod cli;
 mod cluster;
+mod dbcopy;
 mod manifests;
 mod ops;
 mod supervision;

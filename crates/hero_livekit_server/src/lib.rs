@@ -55,6 +55,7 @@ pub use store::Store;
 
 /// The storage boundary's record types, for tools and the conformance tests.
 pub mod store_api {
+    pub use crate::store::copy::{CopyReport, copy, tables};
     pub use crate::store::{AuditRecord, InstanceRecord, NewAudit, Revoked, StoreError};
 }
 

@@ -342,6 +342,89 @@ impl EventStore {
         }
     }
 
+    /// How many events are stored.
+    pub async fn count(&self) -> Result<i64> {
+        on_pool!(self, |p| sqlx::query_scalar(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM events"
+        )
+        .fetch_one(p)
+        .await
+        .map_err(|e| Error::Storage(op("count events")(e))))
+    }
+
+    /// Copies every stored event into `to` (keeping each one's `seq`, so pagination cursors
+    /// stay valid), in batches, then checks the counts. A target holding events is refused
+    /// unless `replace`, which empties it first.
+    pub async fn copy_into(&self, to: &EventStore, replace: bool) -> Result<i64> {
+        let existing = to.count().await?;
+        if existing > 0 && !replace {
+            return Err(Error::bad_request(
+                "to",
+                format!(
+                    "the target already holds {existing} events; pass --replace to overwrite it"
+                ),
+            ));
+        }
+        if replace {
+            on_pool!(to, |p| sqlx::query("DELETE FROM events")
+                .execute(p)
+                .await
+                .map_err(|e| Error::Storage(op("empty the target")(e)))?
+                .rows_affected());
+        }
+        let mut last = 0;
+        loop {
+            let rows = self.events_after(last, 2000).await?;
+            let Some(tail) = rows.last() else { break };
+            last = tail.seq;
+            on_pool!(to, |p| {
+                let mut tx = p
+                    .begin()
+                    .await
+                    .map_err(|e| Error::Storage(op("begin a copy batch")(e)))?;
+                for r in &rows {
+                    sqlx::query(
+                        "INSERT INTO events (seq, event_id, event, room_name, room_sid, participant_identity,
+                            participant_sid, created_at, received_at, signing_key, body)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    )
+                    .bind(r.seq)
+                    .bind(&r.event_id)
+                    .bind(&r.event)
+                    .bind(&r.room_name)
+                    .bind(&r.room_sid)
+                    .bind(&r.participant_identity)
+                    .bind(&r.participant_sid)
+                    .bind(r.created_at)
+                    .bind(r.received_at)
+                    .bind(&r.signing_key)
+                    .bind(&r.body)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| Error::Storage(op("copy an event")(e)))?;
+                }
+                tx.commit()
+                    .await
+                    .map_err(|e| Error::Storage(op("commit a copy batch")(e)))?;
+            });
+        }
+        if let Pool::Postgres(p) = &to.pool {
+            sqlx::query(
+                "SELECT setval(pg_get_serial_sequence('events', 'seq'), GREATEST((SELECT COALESCE(MAX(seq), 0) FROM events), 1))",
+            )
+            .execute(p)
+            .await
+            .map_err(|e| Error::Storage(op("advance the event sequence")(e)))?;
+        }
+        let (from_n, to_n) = (self.count().await?, to.count().await?);
+        if from_n != to_n {
+            return Err(Error::Internal(format!(
+                "the copy holds {to_n} events, the source {from_n}"
+            )));
+        }
+        Ok(to_n)
+    }
+
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         on_pool!(self, |p| sqlx::query("SELECT CAST(1 AS BIGINT)")

@@ -71,6 +71,9 @@ macro_rules! on_pool {
     };
 }
 
+// After the macro, which it uses.
+pub mod copy;
+
 /// A handle on the control plane's database (cheap to clone).
 #[derive(Clone)]
 pub struct Store {
