@@ -460,3 +460,70 @@ fn sqlx_is_used_only_in_storage_modules() {
         "no longer use sqlx: remove them from KNOWN_OFFENDERS (the list only shrinks): {gone:?}"
     );
 }
+
+/// Which document a citation names: "design §8" is docs/design.md, "facts §3.3" (or
+/// "livekit-facts.md §3.3") docs/livekit.md, and the scale, side-services and production facts
+/// their own files (see docs/ARCHITECTURE.md, "Documents").
+fn cited_doc(before: &str) -> Option<&'static str> {
+    let b = before.trim_end().trim_end_matches(".md").trim_end();
+    [
+        ("scale facts", "docs/livekit-scale.md"),
+        ("side-services facts", "docs/livekit-side-services.md"),
+        ("production facts", "docs/livekit-production.md"),
+        ("livekit-facts", "docs/livekit.md"),
+        ("facts", "docs/livekit.md"),
+        ("design", "docs/design.md"),
+    ]
+    .into_iter()
+    .find(|(name, _)| b.ends_with(name))
+    .map(|(_, doc)| doc)
+}
+
+/// Every "§" citation in the code, tests, scripts and docs points at a section heading that
+/// exists in the document it names, so the reasons behind the code can be looked up.
+#[test]
+fn every_section_the_code_cites_exists_in_the_docs() {
+    let headings = |doc: &str| -> Vec<String> {
+        std::fs::read_to_string(root().join(doc))
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with('#'))
+            .filter_map(|l| l.trim_start_matches('#').split_whitespace().next())
+            .map(|n| n.trim_end_matches('.').to_string())
+            .collect()
+    };
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for (rel, text) in repository_files() {
+        for (n, line) in text.lines().enumerate() {
+            let mut rest = line;
+            while let Some(i) = rest.find('§') {
+                let (before, after) = rest.split_at(i);
+                let after = &after['§'.len_utf8()..];
+                let section: String = after
+                    .trim_start()
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '.')
+                    .collect();
+                let section = section.trim_end_matches('.').to_string();
+                // `§N` in the docs' own explanation of the convention is a placeholder.
+                let numbered = section.starts_with(|c: char| c.is_ascii_digit());
+                if let (Some(doc), true) = (cited_doc(before), numbered) {
+                    checked += 1;
+                    if !headings(doc).contains(&section) {
+                        missing.push(format!(
+                            "{rel}:{}: §{section} is not a heading of {doc}",
+                            n + 1
+                        ));
+                    }
+                }
+                rest = after;
+            }
+        }
+    }
+    assert!(
+        checked > 40,
+        "only {checked} citations found: is the scan right?"
+    );
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}

@@ -3,12 +3,12 @@
 //! The admin holds no LiveKit secret: every action is a JSON-RPC call to hero_livekit_server,
 //! and events come from lk-backend with the bearer `backend.info` hands out per request.
 
-pub mod auth;
+mod auth;
 pub mod config;
-pub mod error;
-pub mod html;
-pub mod pages;
-pub mod rpc;
+mod error;
+mod html;
+mod pages;
+mod rpc;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,17 +1,26 @@
 //! lk-backend: LiveKit's standard token endpoint and a durable webhook inbox, configured by
 //! the `backend.env` that hero_livekit_server writes (design.md §6).
 
+//!
+//! # Layout
+//! - `config` — the CLI and the typed settings read from backend.env (`LK_BACKEND_*` overrides)
+//! - `store` — the event inbox behind one boundary (SQLite or PostgreSQL), group commit
+//! - `webhook` — LiveKit's webhook verification (also used by tools and tests to sign)
+//! - `routes/`, `serve` — the HTTP surface; `token` — the token endpoint's minting
+//! - `feed` — the live stream across replicas; `sessions` — who was in which room when
+//! - `reload`, `metrics`, `state`, `error`
+
 pub mod config;
-pub mod error;
+mod error;
 mod feed;
-pub mod metrics;
-pub mod reload;
-pub mod routes;
-pub mod serve;
-pub mod sessions;
-pub mod state;
+mod metrics;
+mod reload;
+mod routes;
+mod serve;
+mod sessions;
+mod state;
 pub mod store;
-pub mod token;
+mod token;
 pub mod webhook;
 
 use std::future::Future;
