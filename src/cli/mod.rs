@@ -73,7 +73,7 @@ async fn run_local(cli: &Cli, cmd: &LocalCmd) -> Outcome {
             from,
             sha256,
         }) => local::sfu_install(version, bin_dir, from, sha256).await,
-        LocalCmd::Doctor { bin_dir } => Ok(local::doctor(&home(), &socket(), bin_dir)),
+        LocalCmd::Doctor { bin_dir } => Ok(local::doctor(&home(), &socket(), bin_dir).await),
         LocalCmd::Backup { path } => local::backup(&home(), path.clone()).await,
     }
 }
@@ -83,6 +83,7 @@ async fn run_remote(cli: &Cli, cmd: &RemoteCmd) -> Outcome {
     let json = cli.json;
     match cmd {
         RemoteCmd::Status => remote::status(&client, json).await,
+        RemoteCmd::Node(cmd) => remote::node(&client, cmd, json).await,
         RemoteCmd::Token(cmd) => remote::token(&client, cmd, json).await,
         RemoteCmd::Keys(cmd) => remote::keys(&client, cmd, json).await,
         RemoteCmd::Config(cmd) => remote::config(&client, cmd, json).await,
@@ -118,6 +119,7 @@ mod tests {
         }
         for args in [
             &["status"][..],
+            &["node", "list"],
             &["token", "decode", "t"],
             &["keys", "list"],
             &["config", "show"],
