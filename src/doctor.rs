@@ -4,8 +4,10 @@ use std::net::{IpAddr, TcpListener, UdpSocket};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use hero_livekit_api::env_file;
-use hero_livekit_api::paths;
+use hero_livekit_api::methods::{ConfigGet, Method, NodeListM, StatusM};
+use hero_livekit_api::timefmt::{now_unix, parse_rfc3339};
+use hero_livekit_api::types::{FleetSummary, NoParams, NodeClass, NodeList};
+use hero_livekit_api::{RpcClient, env_file, paths};
 
 use crate::inspect;
 
@@ -202,4 +204,263 @@ pub fn run(home: &Path, socket: &Path, bin_dirs: &[PathBuf]) -> Vec<Check> {
         }
     }
     out
+}
+
+/// How long doctor waits for one answer of the control plane (`status` probes every node).
+const ASK_BOUND: std::time::Duration = std::time::Duration::from_secs(30);
+
+async fn ask<M: Method<Params = NoParams>>(client: &RpcClient) -> Result<M::Result, String> {
+    match tokio::time::timeout(ASK_BOUND, client.call::<M>(&NoParams {})).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("no answer within {} s", ASK_BOUND.as_secs())),
+    }
+}
+
+/// The SFU fleet as the control plane sees it: with `[redis]`, whether Redis answers, stale
+/// entries and nodes that must restart (from `status` and `node.list`). An unreachable control
+/// plane adds nothing here: [`run`] already reports it.
+pub async fn fleet(socket: &Path) -> Vec<Check> {
+    let Ok(client) = RpcClient::connect(socket).await else {
+        return Vec::new();
+    };
+    let status = match ask::<StatusM>(&client).await {
+        Ok(s) => s,
+        Err(e) => return vec![fail(format!("the control plane's status failed: {e}"))],
+    };
+    if status.fleet.source != "redis" {
+        return vec![ok(format!(
+            "one SFU at {} (no [redis]: a fleet of several nodes needs one)",
+            status.sfu.url
+        ))];
+    }
+    // After `status`, so the nodes' restart reasons are from the observation it just made.
+    let list = match ask::<NodeListM>(&client).await {
+        Ok(l) => l,
+        Err(e) => return vec![fail(format!("node.list failed: {e}"))],
+    };
+    let address = ask::<ConfigGet>(&client)
+        .await
+        .ok()
+        .and_then(|c| redis_address(&c));
+    fleet_checks(&status.fleet, &list, address.as_deref(), now_unix())
+}
+
+/// Where `[redis]` points, as `config.get` shows it (never with a password).
+fn redis_address(config: &serde_json::Value) -> Option<String> {
+    let r = &config["redis"];
+    if let Some(a) = r["address"].as_str() {
+        return Some(a.to_string());
+    }
+    let master = r["sentinel_master_name"].as_str()?;
+    let sentinels: Vec<&str> = r["sentinel_addresses"]
+        .as_array()?
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    Some(format!(
+        "master {master} via sentinels {}",
+        sentinels.join(", ")
+    ))
+}
+
+/// The fleet's checks, from what the control plane said.
+pub fn fleet_checks(
+    f: &FleetSummary,
+    list: &NodeList,
+    address: Option<&str>,
+    now: i64,
+) -> Vec<Check> {
+    let mut out = Vec::new();
+    let at = address.map(|a| format!(" at {a}")).unwrap_or_default();
+    if list.redis_reachable == Some(false) {
+        let error = match &list.redis_error {
+            Some(e) => e.clone(),
+            None => format!("Redis{at} does not answer"),
+        };
+        out.push(fail(format!(
+            "cannot read the fleet from Redis: {error}. Every LiveKit node routes rooms through \
+             it: start it or fix [redis] (the last node list read is from {})",
+            list.as_of.as_deref().unwrap_or("never")
+        )));
+    } else {
+        out.push(ok(format!(
+            "Redis{at} answers: {} node(s) registered ({} live, {} starting, {} draining, {} suspended, {} stale)",
+            list.nodes.len(),
+            f.live,
+            f.starting,
+            f.draining,
+            f.suspended,
+            f.stale
+        )));
+        if list.nodes.is_empty() {
+            out.push(warn(
+                "no livekit-server node is registered in Redis: start livekit-server with the \
+                 livekit.yaml the control plane writes (its redis: block)",
+            ));
+        } else if f.live == 0 {
+            out.push(warn(
+                "no node is live (SERVING and fresh): LiveKit has no node to place a new room on",
+            ));
+        }
+    }
+    for n in &list.nodes {
+        let ip = if n.ip.is_empty() { "no IP" } else { &n.ip };
+        if n.class == NodeClass::Stale {
+            let since = n
+                .updated_at
+                .as_deref()
+                .and_then(parse_rfc3339)
+                .map(|t| format!("no update for {} s", now - t))
+                .unwrap_or_else(|| "no readable stats".into());
+            out.push(warn(format!(
+                "stale node entry {} ({ip}): {since}. LiveKit routes nothing to it, and leaves a \
+                 crashed node's entry in Redis until another node starts; start or restart a node \
+                 to clear it, or find out why this one stopped",
+                n.id
+            )));
+        } else {
+            for p in &n.problems {
+                out.push(warn(format!("node {} ({ip}): {p}", n.id)));
+            }
+        }
+        // A stale node restarts with what is on disk; its last probe's reasons are moot.
+        if n.restart_required && n.fresh {
+            out.push(warn(format!(
+                "node {} ({ip}) must restart to run the current files: {}. Restart nodes one at a \
+                 time and wait until each is live (SERVING) again before the next",
+                n.id,
+                n.restart_reasons.join("; ")
+            )));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use hero_livekit_api::types::NodeInfo;
+
+    use super::*;
+
+    fn node(id: &str, class: NodeClass, updated_at: i64) -> NodeInfo {
+        NodeInfo {
+            id: id.into(),
+            ip: "10.0.0.7".into(),
+            region: String::new(),
+            state: "serving".into(),
+            class,
+            fresh: class != NodeClass::Stale,
+            updated_at: Some(hero_livekit_api::timefmt::rfc3339(updated_at)),
+            started_at: None,
+            num_rooms: 0,
+            num_clients: 0,
+            num_tracks_in: 0,
+            num_tracks_out: 0,
+            cpu_load: 0.0,
+            num_cpus: 2,
+            url: "http://10.0.0.7:7880".into(),
+            runs_current_config: None,
+            accepts_active_key: None,
+            restart_required: false,
+            restart_reasons: vec![],
+            problems: vec![],
+            instance_id: None,
+            rendered_revision: None,
+        }
+    }
+
+    fn fleet(nodes: Vec<NodeInfo>, reachable: bool) -> (FleetSummary, NodeList) {
+        let count = |c| nodes.iter().filter(|n| n.class == c).count();
+        let f = FleetSummary {
+            source: "redis".into(),
+            redis_reachable: Some(reachable),
+            live: count(NodeClass::Live),
+            stale: count(NodeClass::Stale),
+            ..Default::default()
+        };
+        let l = NodeList {
+            source: "redis".into(),
+            redis_reachable: Some(reachable),
+            redis_error: (!reachable)
+                .then(|| "Redis at 10.0.0.9:6379: connection refused".to_string()),
+            as_of: Some("2026-11-26T13:00:00Z".into()),
+            nodes,
+            instances: vec![],
+        };
+        (f, l)
+    }
+
+    fn lines(checks: &[Check]) -> Vec<(Level, &str)> {
+        checks.iter().map(|c| (c.level, c.text.as_str())).collect()
+    }
+
+    #[test]
+    fn stale_entries_and_nodes_to_restart_are_warnings_naming_them() {
+        let now = 2_000_000_000;
+        let mut lagging = node("ND_lag", NodeClass::Live, now - 1);
+        lagging.restart_required = true;
+        lagging.restart_reasons = vec!["new key K2 is not loaded by the SFU yet".into()];
+        // A crashed node's last probe said it had to restart: moot, it is stale now.
+        let mut dead = node("ND_dead", NodeClass::Stale, now - 42);
+        dead.restart_required = true;
+        let (f, l) = fleet(
+            vec![node("ND_ok", NodeClass::Live, now), lagging, dead],
+            true,
+        );
+        let checks = fleet_checks(&f, &l, Some("10.0.0.9:6379"), now);
+        assert_eq!(
+            lines(&checks),
+            vec![
+                (
+                    Level::Ok,
+                    "Redis at 10.0.0.9:6379 answers: 3 node(s) registered (2 live, 0 starting, 0 draining, 0 suspended, 1 stale)"
+                ),
+                (
+                    Level::Warn,
+                    "node ND_lag (10.0.0.7) must restart to run the current files: new key K2 is not loaded by the SFU yet. Restart nodes one at a time and wait until each is live (SERVING) again before the next"
+                ),
+                (
+                    Level::Warn,
+                    "stale node entry ND_dead (10.0.0.7): no update for 42 s. LiveKit routes nothing to it, and leaves a crashed node's entry in Redis until another node starts; start or restart a node to clear it, or find out why this one stopped"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn redis_down_is_a_failure_with_the_error_and_an_empty_fleet_a_warning() {
+        let (f, l) = fleet(vec![node("ND_a", NodeClass::Live, 1)], false);
+        let checks = fleet_checks(&f, &l, Some("10.0.0.9:6379"), 2);
+        assert_eq!(checks[0].level, Level::Fail);
+        assert_eq!(
+            checks[0].text,
+            "cannot read the fleet from Redis: Redis at 10.0.0.9:6379: connection refused. Every \
+             LiveKit node routes rooms through it: start it or fix [redis] (the last node list \
+             read is from 2026-11-26T13:00:00Z)"
+        );
+        let (f, l) = fleet(vec![], true);
+        let checks = fleet_checks(&f, &l, None, 2);
+        assert_eq!(
+            lines(&checks)[1..],
+            [(
+                Level::Warn,
+                "no livekit-server node is registered in Redis: start livekit-server with the livekit.yaml the control plane writes (its redis: block)"
+            )]
+        );
+        assert!(checks[0].text.starts_with("Redis answers: 0 node(s)"));
+    }
+
+    #[test]
+    fn the_redis_address_comes_from_config_get_in_either_mode() {
+        let plain =
+            serde_json::json!({"redis": {"address": "10.0.0.9:6379", "password": "<redacted>"}});
+        assert_eq!(redis_address(&plain).as_deref(), Some("10.0.0.9:6379"));
+        let sentinel = serde_json::json!({"redis": {"address": null, "sentinel_master_name": "lk",
+            "sentinel_addresses": ["10.0.0.1:26379", "10.0.0.2:26379"]}});
+        assert_eq!(
+            redis_address(&sentinel).as_deref(),
+            Some("master lk via sentinels 10.0.0.1:26379, 10.0.0.2:26379")
+        );
+        assert_eq!(redis_address(&serde_json::json!({"redis": null})), None);
+    }
 }

@@ -104,7 +104,10 @@ pub fn status(s: &Status) {
         ),
         (false, None) => println!("sfu      {}  unreachable", sfu.url),
     }
-    if !s.sfu.reachable {
+    fleet(&s.fleet, &s.sfu.url);
+    if s.fleet.source == "redis" {
+        fleet_restart(s);
+    } else if !s.sfu.reachable {
         println!(
             "restart  unknown while the SFU is unreachable (it loads the current files when it starts)"
         );
@@ -115,6 +118,154 @@ pub fn status(s: &Status) {
         }
     } else {
         println!("restart  not required");
+    }
+}
+
+/// `status.fleet`: where the nodes come from, counts by class, stale entries, nodes to restart.
+fn fleet(f: &FleetSummary, sfu_url: &str) {
+    if f.source != "redis" {
+        println!("fleet    one SFU at {sfu_url} (no [redis])");
+        return;
+    }
+    if f.redis_reachable == Some(false) {
+        println!(
+            "fleet    Redis UNREACHABLE: {}",
+            f.redis_error.as_deref().unwrap_or("no answer")
+        );
+        println!("         the counts below are from the last list read");
+    }
+    let mut counts = vec![format!("{} live", f.live)];
+    for (n, class) in [
+        (f.starting, "starting"),
+        (f.draining, "draining"),
+        (f.suspended, "suspended"),
+        (f.stale, "stale"),
+    ] {
+        if n > 0 {
+            counts.push(format!("{n} {class}"));
+        }
+    }
+    println!("fleet    {} (nodes registered in Redis)", counts.join(", "));
+    if !f.stale_nodes.is_empty() {
+        println!(
+            "         stale: {} (LiveKit routes nothing to them; it leaves a crashed node's entry until another node starts)",
+            f.stale_nodes.join(", ")
+        );
+    }
+    if !f.restart_required.is_empty() {
+        println!("         to restart: {}", f.restart_required.join(", "));
+    }
+}
+
+/// The restart verdict of a fleet: per node, one at a time.
+fn fleet_restart(s: &Status) {
+    if s.restart_required {
+        println!(
+            "restart  REQUIRED on {} node(s): restart them one at a time, each live (SERVING) again before the next",
+            s.fleet.restart_required.len()
+        );
+    } else if s.restart_reasons.is_empty() {
+        println!("restart  not required");
+    } else {
+        println!("restart  unknown for part of the fleet");
+    }
+    for r in &s.restart_reasons {
+        println!("         - {r}");
+    }
+}
+
+/// `node list`: one row per node, then why each node that must restart must.
+pub fn nodes(l: &NodeList) {
+    let as_of = l.as_of.as_deref().unwrap_or("never");
+    match (l.source.as_str(), l.redis_reachable) {
+        ("config", _) => println!("no [redis]: the fleet is the one SFU at livekit_url"),
+        (_, Some(false)) => {
+            println!(
+                "Redis UNREACHABLE: {}",
+                l.redis_error.as_deref().unwrap_or("no answer")
+            );
+            println!("the nodes below are the last list read, as of {as_of}");
+        }
+        _ => {}
+    }
+    if l.nodes.is_empty() {
+        println!(
+            "no node is registered in Redis (start livekit-server with the redis: block of livekit.yaml)"
+        );
+        return;
+    }
+    let dash = |s: &str| {
+        if s.is_empty() {
+            "-".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    let rows = l
+        .nodes
+        .iter()
+        .map(|n| {
+            // The configured SFU without Redis reports no stats: its load is unknown, not zero.
+            let stats = n.updated_at.is_some();
+            let num = |v: i64| if stats { v.to_string() } else { "-".into() };
+            vec![
+                n.id.clone(),
+                dash(&n.ip),
+                dash(&n.region),
+                class(n),
+                num(n.num_rooms),
+                num(n.num_clients),
+                if stats {
+                    format!("{:.0}% of {}", n.cpu_load * 100.0, n.num_cpus)
+                } else {
+                    "-".into()
+                },
+                probed(n, n.runs_current_config),
+                probed(n, n.accepts_active_key),
+                if n.problems.is_empty() {
+                    "-".into()
+                } else {
+                    n.problems.join("; ")
+                },
+            ]
+        })
+        .collect::<Vec<_>>();
+    table(
+        &[
+            "id",
+            "ip",
+            "region",
+            "class",
+            "rooms",
+            "clients",
+            "cpu",
+            "current_config",
+            "active_key",
+            "problems",
+        ],
+        &rows,
+    );
+    for n in l.nodes.iter().filter(|n| n.restart_required && n.fresh) {
+        println!(
+            "restart {} ({}): {}",
+            n.id,
+            dash(&n.ip),
+            n.restart_reasons.join("; ")
+        );
+    }
+}
+
+/// A probe's answer; a node that is not fresh is not probed (`-`), whatever its last probe said.
+fn probed(n: &NodeInfo, v: Option<bool>) -> String {
+    if n.fresh { accepts(v) } else { "-".into() }
+}
+
+/// A node's class, with the state it last reported when that is not what the class says.
+fn class(n: &NodeInfo) -> String {
+    if n.class == NodeClass::Stale && n.state != "unknown" {
+        format!("stale (was {})", n.state)
+    } else {
+        n.class.to_string()
     }
 }
 

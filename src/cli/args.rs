@@ -39,8 +39,11 @@ pub enum Command {
 /// Commands answered by the control plane over its socket.
 #[derive(Debug, Subcommand)]
 pub enum RemoteCmd {
-    /// Server, files, keys and SFU status
+    /// Server, files, keys, SFU and fleet status
     Status,
+    /// The SFU nodes: every livekit-server registered in Redis, or the one configured SFU
+    #[command(subcommand)]
+    Node(NodeCmd),
     /// Mint and inspect access tokens
     #[command(subcommand)]
     Token(TokenCmd),
@@ -122,6 +125,13 @@ pub enum DbCmd {
         #[arg(long)]
         replace: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NodeCmd {
+    /// Every node: class, load, whether it runs the current config and accepts the active
+    /// key, and what is wrong with it (`--json`: the `node.list` result)
+    List,
 }
 
 #[derive(Debug, Subcommand)]

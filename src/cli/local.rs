@@ -63,9 +63,10 @@ pub async fn sfu_install(
 }
 
 /// Prints every check; healthy unless one failed.
-pub fn doctor(home: &Path, socket: &Path, bin_dir: &Option<PathBuf>) -> bool {
+pub async fn doctor(home: &Path, socket: &Path, bin_dir: &Option<PathBuf>) -> bool {
     let dirs = vec![bin_dir.clone().unwrap_or_else(hero_bin)];
-    let checks = doctor::run(home, socket, &dirs);
+    let mut checks = doctor::run(home, socket, &dirs);
+    checks.extend(doctor::fleet(socket).await);
     output::checks(&checks);
     checks.iter().all(|c| c.level != doctor::Level::Fail)
 }

@@ -73,7 +73,7 @@ async fn run_local(cli: &Cli, cmd: &LocalCmd) -> Outcome {
             from,
             sha256,
         }) => local::sfu_install(version, bin_dir, from, sha256).await,
-        LocalCmd::Doctor { bin_dir } => Ok(local::doctor(&home(), &socket(), bin_dir)),
+        LocalCmd::Doctor { bin_dir } => Ok(local::doctor(&home(), &socket(), bin_dir).await),
         LocalCmd::Backup { path } => local::backup(&home(), &socket(), path.clone()).await,
         LocalCmd::Db(DbCmd::Copy { from, to, replace }) => local::db_copy(from, to, *replace).await,
     }
@@ -84,6 +84,7 @@ async fn run_remote(cli: &Cli, cmd: &RemoteCmd) -> Outcome {
     let json = cli.json;
     match cmd {
         RemoteCmd::Status => remote::status(&client, json).await,
+        RemoteCmd::Node(cmd) => remote::node(&client, cmd, json).await,
         RemoteCmd::Token(cmd) => remote::token(&client, cmd, json).await,
         RemoteCmd::Keys(cmd) => remote::keys(&client, cmd, json).await,
         RemoteCmd::Config(cmd) => remote::config(&client, cmd, json).await,
@@ -119,6 +120,7 @@ mod tests {
         }
         for args in [
             &["status"][..],
+            &["node", "list"],
             &["token", "decode", "t"],
             &["keys", "list"],
             &["config", "show"],

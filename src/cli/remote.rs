@@ -9,12 +9,22 @@ use hero_livekit_api::methods::*;
 use hero_livekit_api::types::*;
 
 use super::TokenCreateArgs;
-use super::{ConfigCmd, Failure, KeysCmd, Outcome, ParticipantCmd, RoomCmd, TokenCmd};
+use super::{ConfigCmd, Failure, KeysCmd, NodeCmd, Outcome, ParticipantCmd, RoomCmd, TokenCmd};
 use crate::output;
 
 pub async fn status(client: &RpcClient, json: bool) -> Outcome {
     let s = client.call::<StatusM>(&NoParams {}).await?;
     output::show(json, &s, output::status);
+    Ok(true)
+}
+
+pub async fn node(client: &RpcClient, cmd: &NodeCmd, json: bool) -> Outcome {
+    match cmd {
+        NodeCmd::List => {
+            let list = client.call::<NodeListM>(&NoParams {}).await?;
+            output::show(json, &list, output::nodes);
+        }
+    }
     Ok(true)
 }
 

@@ -3,6 +3,7 @@
 mod cli;
 mod cluster;
 mod dbcopy;
+mod fleet;
 mod manifests;
 mod ops;
 mod supervision;

@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use base64::Engine;
+use hero_livekit_api::types::Status;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use sha2::{Digest, Sha256};
 
@@ -32,6 +33,7 @@ pub static CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
     Overview,
+    Nodes,
     Rooms,
     Tokens,
     Keys,
@@ -42,6 +44,7 @@ pub enum Nav {
 
 const NAV: &[(Nav, &str, &str)] = &[
     (Nav::Overview, "/", "Overview"),
+    (Nav::Nodes, "/nodes", "Nodes"),
     (Nav::Rooms, "/rooms", "Rooms"),
     (Nav::Tokens, "/tokens", "Tokens"),
     (Nav::Keys, "/keys", "Keys"),
@@ -245,14 +248,25 @@ pub fn empty(title: &str, next: Markup) -> Markup {
     html! { div.empty { strong { (title) } div { (next) } } }
 }
 
-/// The restart-required banner.
-pub fn restart_banner(reasons: &[String]) -> Markup {
+/// The restart-required banner. In a fleet the reasons name each node, and nodes restart one
+/// at a time so rooms always have a live node to go to.
+pub fn restart_banner(s: &Status) -> Markup {
+    let fleet = s.fleet.source == "redis";
     html! {
         div.banner.warn role="alert" #restart-required {
-            strong { "livekit-server must be restarted" }
-            ul { @for r in reasons { li { (r) } } }
-            p { "Restart the SFU so it loads the current livekit.yaml, e.g. "
-                code { "systemctl restart livekit-server" } "." }
+            @if fleet {
+                strong { "livekit-server must be restarted on " (s.fleet.restart_required.len()) " node(s)" }
+            } @else {
+                strong { "livekit-server must be restarted" }
+            }
+            ul { @for r in &s.restart_reasons { li { (r) } } }
+            @if fleet {
+                p { "Restart one node at a time and wait until it is live (SERVING) again on "
+                    a href="/nodes" { "Nodes" } " before the next, so rooms always have a node to go to." }
+            } @else {
+                p { "Restart the SFU so it loads the current livekit.yaml, e.g. "
+                    code { "systemctl restart livekit-server" } "." }
+            }
         }
     }
 }

@@ -68,6 +68,7 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let protected = Router::new()
         .route("/", get(pages::overview::page))
+        .route("/nodes", get(pages::nodes::page))
         .route("/rooms", get(pages::rooms::list).post(pages::rooms::create))
         .route("/rooms/{name}", get(pages::rooms::show))
         .route("/rooms/{name}/delete", post(pages::rooms::delete))
@@ -103,6 +104,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/live", get(pages::live::stream))
         .route("/api/status", get(pages::api::status))
+        .route("/api/nodes", get(pages::api::nodes))
         .route("/api/rooms", get(pages::api::rooms))
         .route(
             "/api/rooms/{name}/participants",

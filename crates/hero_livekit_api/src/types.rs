@@ -98,6 +98,25 @@ pub enum NodeClass {
     Stale,
 }
 
+impl NodeClass {
+    /// The name as serialized (`live`, `starting`, `draining`, `suspended`, `stale`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeClass::Live => "live",
+            NodeClass::Starting => "starting",
+            NodeClass::Draining => "draining",
+            NodeClass::Suspended => "suspended",
+            NodeClass::Stale => "stale",
+        }
+    }
+}
+
+impl std::fmt::Display for NodeClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// `status.fleet`: counts by class and which nodes need attention.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct FleetSummary {
@@ -668,4 +687,22 @@ pub struct EventItem {
     pub kind: String,
     pub at: String,
     pub data: serde_json::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_class_names_are_the_serialized_ones() {
+        for c in [
+            NodeClass::Live,
+            NodeClass::Starting,
+            NodeClass::Draining,
+            NodeClass::Suspended,
+            NodeClass::Stale,
+        ] {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+        }
+    }
 }

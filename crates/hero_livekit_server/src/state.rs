@@ -216,7 +216,15 @@ impl AppState {
                 );
             }
         }
-        *self.0.files.lock().expect("files lock") = synced.files;
+        {
+            // `repaired` says what this boot found; a later render (a rotation, a change
+            // another instance committed) rewrites the files on purpose and repairs nothing.
+            let mut files = self.0.files.lock().expect("files lock");
+            let mut fresh = synced.files;
+            fresh.livekit_yaml.repaired = files.livekit_yaml.repaired;
+            fresh.backend_env.repaired = files.backend_env.repaired;
+            *files = fresh;
+        }
         *self.0.canaries.lock().expect("canary lock") = synced.canaries;
         self.record_instance().await?;
         Ok(())

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use hero_livekit_api::methods::{ParticipantListM, RoomListM, StatusM};
+use hero_livekit_api::methods::{NodeListM, ParticipantListM, RoomListM, StatusM};
 use hero_livekit_api::types::{NoParams, RoomListParams, RoomParams};
 use serde::Serialize;
 
@@ -28,6 +28,10 @@ fn json<T: Serialize>(r: Result<T>) -> Response {
 
 pub async fn status(State(state): State<AppState>) -> Response {
     json(state.rpc.call::<StatusM>(&NoParams {}).await)
+}
+
+pub async fn nodes(State(state): State<AppState>) -> Response {
+    json(state.rpc.call::<NodeListM>(&NoParams {}).await)
 }
 
 pub async fn rooms(State(state): State<AppState>) -> Response {

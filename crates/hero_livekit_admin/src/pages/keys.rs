@@ -44,7 +44,7 @@ pub async fn page(
         p.sub { "The SFU accepts tokens signed by any key in livekit.yaml; new tokens are signed by the active key. Secrets never leave the control plane." }
         (html::flash_top(&flash, &present))
         div #keys-live data-live="5" {
-            @if let Ok(s) = &status { @if s.restart_required { (html::restart_banner(&s.restart_reasons)) } }
+            @if let Ok(s) = &status { @if s.restart_required { (html::restart_banner(s)) } }
             section.card aria-labelledby="h-keys" {
                 div.toolbar {
                     h2 #h-keys { "Keys" }

@@ -8,6 +8,7 @@ pub mod events;
 pub mod keys;
 pub mod live;
 pub mod login;
+pub mod nodes;
 pub mod overview;
 pub mod rooms;
 pub mod tokens;

@@ -1,4 +1,5 @@
-//! `/`: health of the control plane, the SFU and the backend; key states; restart banner.
+//! `/`: health of the control plane, the SFU and the backend; the fleet summary; key states;
+//! restart banner.
 
 use axum::Extension;
 use axum::extract::State;
@@ -8,6 +9,7 @@ use hero_livekit_api::types::{Health, NoParams, Status};
 use maud::{Markup, html};
 
 use super::events::{BackendReady, backend_ready};
+use super::nodes;
 use crate::AppState;
 use crate::auth::Session;
 use crate::error::Result;
@@ -56,6 +58,43 @@ pub fn key_badge(state: hero_livekit_api::types::KeyState) -> Markup {
     badge(key_state_class(state.as_str()), state.as_str())
 }
 
+/// The fleet summary: counts by class, Redis, which nodes to restart, stale entries.
+fn fleet(s: &Status) -> Markup {
+    let f = &s.fleet;
+    html! {
+        section.card #fleet aria-labelledby="h-fleet" {
+            div.toolbar {
+                h2 #h-fleet { "SFU fleet " @if f.source == "redis" { (nodes::counts(f)) } }
+                a href="/nodes" { "All nodes →" }
+            }
+            @if f.source != "redis" {
+                p.muted { "One SFU at " code { (s.sfu.url) } " (no " code { "[redis]" } "): a fleet of several livekit-server nodes needs one." }
+            } @else {
+                @if f.redis_reachable == Some(false) {
+                    p.error-text role="alert" { "Redis unreachable: " (f.redis_error.as_deref().unwrap_or("no answer")) }
+                    p.hint { "The counts are from the last list read." }
+                }
+                @if f.restart_required.is_empty() {
+                    p #fleet-restart { "No node needs a restart." }
+                } @else {
+                    div #fleet-restart {
+                        strong { "Restart these nodes, one at a time:" }
+                        ul { @for id in &f.restart_required { li { code { (id) } } } }
+                        p.hint { "Wait until each is live (SERVING) again before restarting the next." }
+                    }
+                }
+                @if !f.stale_nodes.is_empty() {
+                    div #fleet-stale {
+                        strong { "Stale entries: " }
+                        @for (i, id) in f.stale_nodes.iter().enumerate() { @if i > 0 { ", " } code { (id) } }
+                        p.hint { "LiveKit routes nothing to a stale node, and leaves a crashed node's entry in Redis until another node starts." }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn view(
     health: &Result<Health>,
     status: &Result<Status>,
@@ -63,7 +102,7 @@ fn view(
 ) -> Markup {
     html! {
         @if let Ok(s) = status {
-            @if s.restart_required { (html::restart_banner(&s.restart_reasons)) }
+            @if s.restart_required { (html::restart_banner(s)) }
         }
         div.grid {
             section.card aria-labelledby="h-server" {
@@ -116,6 +155,7 @@ fn view(
             }
         }
         @if let Ok(s) = status {
+            (fleet(s))
             section.card aria-labelledby="h-keys" {
                 div.toolbar { h2 #h-keys { "API keys" } a href="/keys" { "Manage keys →" } }
                 @if s.keys.is_empty() {

@@ -9,6 +9,7 @@ use crate::helpers::{csrf_of, get, http, login, spawn_app, start_admin, start_se
 
 const PAGES: &[&str] = &[
     "/",
+    "/nodes",
     "/rooms",
     "/rooms/standup",
     "/tokens",
@@ -22,6 +23,7 @@ const PAGES: &[&str] = &[
 ];
 const JSON: &[&str] = &[
     "/api/status",
+    "/api/nodes",
     "/api/rooms",
     "/api/rooms/standup/participants",
     "/assets/app.css",
@@ -316,7 +318,7 @@ async fn pages_say_when_the_control_plane_is_down_and_recover() {
     let admin = start_admin(&home, &socket).await;
     let cookie = login(&admin).await;
     for path in [
-        "/", "/rooms", "/keys", "/tokens", "/config", "/audit", "/events", "/rooms/x",
+        "/", "/nodes", "/rooms", "/keys", "/tokens", "/config", "/audit", "/events", "/rooms/x",
     ] {
         let (status, body) = get(&admin, &cookie, path).await;
         assert_eq!(status, 200, "{path}");

@@ -11,11 +11,13 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use hero_livekit_testkit::{InProcess, Proc, free_port, wait_until_async};
+use hero_livekit_testkit::{InProcess, Proc, Redis, free_port, wait_until_async};
 use livekit_standin::{Source, StandIn, TrackKind, TrackSpec};
 use serde_json::json;
 
-use crate::helpers::{Admin, Server, init_logs, start_admin, start_server};
+use crate::helpers::{
+    Admin, Server, init_logs, start_admin, start_fleet_server, start_node, start_server,
+};
 
 fn find_in_path(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -435,4 +437,82 @@ async fn pages_show_failures_instead_of_data() {
     b.wait_text("Control plane unreachable").await;
     b.screenshot("23-keys-control-plane-down").await;
     b.close().await;
+}
+
+/// The Nodes page with three stand-in nodes on a private Redis: every node live and checked;
+/// one is killed and its row turns stale by itself (the `node.stale` event through `/live`,
+/// well before the 30 s backup timer); Redis dies and the page says so, keeping the last list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_nodes_page_follows_the_fleet() {
+    init_logs();
+    let dir = hero_livekit_testkit::temp_dir();
+    let mut redis = Redis::start();
+    let port = free_port();
+    let server = start_fleet_server(dir.path(), &redis, port).await;
+    let mut nodes = Vec::new();
+    for i in 0..3 {
+        nodes.push(start_node(&server, i, port).await);
+    }
+    let ids: Vec<String> = nodes.iter().map(|n| n.node_id().unwrap()).collect();
+    let admin = start_admin(&server.home, &server.socket).await;
+    let b = Browser::start().await;
+
+    // The overview's fleet summary (its status call probes every node).
+    b.goto(&admin.login_url()).await;
+    b.wait_text("SFU fleet").await;
+    let fleet = b.find("#fleet").await.text().await.unwrap();
+    assert!(fleet.contains("3 live"), "{fleet}");
+    assert!(fleet.contains("No node needs a restart."), "{fleet}");
+    b.screenshot("12-overview-fleet").await;
+
+    // Through the navigation to the Nodes page: one row per node, live and checked.
+    b.click("nav.main a[href='/nodes']").await;
+    b.wait_text("What the states mean").await;
+    assert_eq!(b.path().await, "/nodes");
+    for id in &ids {
+        let row = b
+            .find(&format!("tr[id='node:{id}'][data-class='live']"))
+            .await;
+        let text = row.text().await.unwrap();
+        assert!(text.contains("% CPU"), "{text}");
+        assert_eq!(text.matches("yes").count(), 2, "{text}");
+    }
+    b.wait_text("Live: updates as they happen").await;
+    b.screenshot("13-nodes").await;
+
+    // A node crashes: no reload, the row turns stale within the push's time, not the timer's.
+    let killed = ids[1].clone();
+    nodes.remove(1).kill().await;
+    let stale = format!("tr[id='node:{killed}'][data-class='stale']");
+    let start = Instant::now();
+    while b.client.find(Locator::Css(&stale)).await.is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(25),
+            "the killed node never turned stale on the open page:\n{}",
+            b.text().await
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let text = b.find(&stale).await.text().await.unwrap();
+    assert!(
+        text.contains("stale") && text.contains("not probed"),
+        "{text}"
+    );
+    assert!(text.contains("no update for"), "{text}");
+    assert!(b.text().await.contains("2 live"));
+    b.screenshot("14-nodes-stale").await;
+
+    // Redis dies: the page says so plainly and keeps the last list, marked "as of".
+    redis.kill();
+    b.goto(&admin.url("/nodes")).await;
+    let text = b.wait_text("Redis unreachable").await;
+    assert!(text.contains("Last list read, as of"), "{text}");
+    b.find(&format!("tr[id='node:{}']", ids[0])).await;
+    b.screenshot("15-nodes-redis-down").await;
+
+    b.close().await;
+    for n in nodes {
+        n.stop().await;
+    }
+    server.stop().await;
 }

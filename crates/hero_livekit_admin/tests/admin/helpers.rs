@@ -141,3 +141,37 @@ pub fn csrf_of(html: &str) -> String {
     let start = html.find(marker).expect("a form with a CSRF field") + marker.len();
     html[start..][..html[start..].find('"').unwrap()].to_string()
 }
+
+/// Node `i` of a test fleet listens on `127.0.0.{i+2}` (all of 127/8 is loopback on Linux).
+pub fn node_ip(i: usize) -> String {
+    format!("127.0.0.{}", i + 2)
+}
+
+/// A control plane on `[redis]` whose nodes share `port` on their own addresses, as real nodes
+/// share `port`.
+pub async fn start_fleet_server(
+    dir: &Path,
+    redis: &hero_livekit_testkit::Redis,
+    port: u16,
+) -> Server {
+    start_server(dir, |s| {
+        s.redis.address = Some(format!("127.0.0.1:{}", redis.port()));
+        s.sfu_port = Some(port);
+        s.livekit_url = Some(format!("http://{}:{port}", node_ip(0)));
+        s.livekit_timeout = Some("2s".parse().unwrap());
+    })
+    .await
+}
+
+/// Starts node `i` with the control plane's current livekit.yaml, as its machine runs it (its
+/// own `rtc.node_ip`); it is registered in Redis when this returns.
+pub async fn start_node(server: &Server, i: usize, port: u16) -> livekit_standin::StandIn {
+    let yaml = std::fs::read_to_string(server.home.join("livekit.yaml")).unwrap();
+    let mut doc: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
+    doc["rtc"]["node_ip"] = node_ip(i).into();
+    let file = server.home.with_file_name(format!("node{i}.yaml"));
+    std::fs::write(&file, serde_saphyr::to_string(&doc).unwrap()).unwrap();
+    livekit_standin::StandIn::start_with(&file, livekit_standin::Options::port(port))
+        .await
+        .unwrap()
+}

@@ -5,3 +5,4 @@ mod auth;
 mod binary;
 mod browser;
 mod helpers;
+mod nodes;

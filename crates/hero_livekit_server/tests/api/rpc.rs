@@ -172,6 +172,24 @@ async fn status_reports_files_keys_and_an_unreachable_sfu() {
     app.stop().await;
 }
 
+/// `repaired` is what boot found: a rotation rewrites the files on purpose and repairs nothing.
+#[tokio::test]
+async fn a_rotation_is_not_reported_as_a_repair() {
+    let app = spawn_app().await;
+    let c = app.client().await;
+    let before = c.call::<StatusM>(&NoParams {}).await.unwrap().files;
+    c.call::<KeysRotate>(&KeysRotateParams::default())
+        .await
+        .unwrap();
+    let after = c.call::<StatusM>(&NoParams {}).await.unwrap().files;
+    assert_ne!(after.livekit_yaml.sha256, before.livekit_yaml.sha256);
+    assert_eq!(
+        (after.livekit_yaml.repaired, after.backend_env.repaired),
+        (false, false)
+    );
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn status_measures_a_reachable_sfu() {
     // A minimal HTTP server answering GET / with 200 OK, like livekit-server when ready.
