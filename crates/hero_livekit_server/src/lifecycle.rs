@@ -101,7 +101,9 @@ fn egress_status(
             .map(hero_livekit_api::timefmt::rfc3339)
             .unwrap_or_else(|| "the switch".into());
         reasons.push(format!(
-            "egress.yaml names the new key {} since {since}: restart livekit-egress (SIGTERM lets              running recordings finish) unless it started after that; until then it signs new              recordings with {}",
+            "egress.yaml names the new key {} since {since}: restart livekit-egress (SIGTERM lets \
+             running recordings finish) unless it started after that; until then it signs new \
+             recordings with {}",
             signer.api_key,
             previous
                 .iter()
@@ -112,7 +114,8 @@ fn egress_status(
     }
     for k in held {
         reasons.push(format!(
-            "key {k} stays in livekit.yaml past its grace: a recording that started before the              switch is still running and signs with it"
+            "key {k} stays in livekit.yaml past its grace: a recording that started before the \
+             switch is still running and signs with it"
         ));
     }
     EgressServiceStatus {
