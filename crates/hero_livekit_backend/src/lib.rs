@@ -5,6 +5,7 @@ pub mod config;
 pub mod error;
 mod feed;
 pub mod metrics;
+pub mod recordings;
 pub mod reload;
 pub mod routes;
 pub mod serve;
@@ -120,6 +121,15 @@ fn spawn_pruner(
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, days, "pruned old webhook events"),
                 Err(e) => tracing::warn!(error = %e, "cannot prune old webhook events"),
+            }
+            // The recordings catalogue is kept forever unless the operator set a retention.
+            if let Some(days) = settings.load().egress_retention_days {
+                let days = i64::from(days);
+                match store.prune_recordings(now_unix() - days * 86_400).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, days, "pruned old recordings"),
+                    Err(e) => tracing::warn!(error = %e, "cannot prune old recordings"),
+                }
             }
         }
     })
