@@ -157,7 +157,9 @@ fn duration(secs: Option<u64>) -> String {
 /// Egresses as LiveKit lists them (`egress list`, and what a start or update returns).
 pub fn egresses(list: &[EgressInfo]) {
     if list.is_empty() {
-        println!("no egress (start one with `hero_livekit egress start room-composite ROOM --file PATH`)");
+        println!(
+            "no egress (start one with `hero_livekit egress start room-composite ROOM --file PATH`)"
+        );
         return;
     }
     let rows = list
@@ -180,7 +182,13 @@ pub fn egresses(list: &[EgressInfo]) {
         .collect::<Vec<_>>();
     table(
         &[
-            "egress_id", "kind", "room", "status", "started", "duration", "output",
+            "egress_id",
+            "kind",
+            "room",
+            "status",
+            "started",
+            "duration",
+            "output",
         ],
         &rows,
     );
@@ -218,7 +226,13 @@ pub fn recordings(list: &[EgressInfo]) {
         .collect::<Vec<_>>();
     table(
         &[
-            "egress_id", "room", "status", "started", "duration", "size", "location",
+            "egress_id",
+            "room",
+            "status",
+            "started",
+            "duration",
+            "size",
+            "location",
         ],
         &rows,
     );

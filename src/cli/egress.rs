@@ -41,7 +41,11 @@ fn outputs(
         filename_prefix: prefix.clone(),
         playlist_name: Some(format!(
             "{}.m3u8",
-            prefix.trim_end_matches('/').rsplit('/').next().unwrap_or("playlist")
+            prefix
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or("playlist")
         )),
         ..Default::default()
     });
@@ -95,7 +99,9 @@ pub async fn egress(client: &RpcClient, cmd: &EgressCmd, json: bool) -> Outcome 
             client.call::<EgressUpdateStream>(&params).await?
         }
     };
-    output::show(json, &started, |e| output::egresses(std::slice::from_ref(e)));
+    output::show(json, &started, |e| {
+        output::egresses(std::slice::from_ref(e))
+    });
     Ok(true)
 }
 
@@ -216,7 +222,9 @@ fn backend_get(base: &str, bearer: &str, path_and_query: &str) -> Result<String,
             .ok()
             .and_then(|v| v["error"].as_str().map(str::to_string))
             .unwrap_or(body);
-        return Err(Failure::Failed(format!("lk-backend answered {status}: {msg}")));
+        return Err(Failure::Failed(format!(
+            "lk-backend answered {status}: {msg}"
+        )));
     }
     Ok(body)
 }

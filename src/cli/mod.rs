@@ -3,8 +3,8 @@
 //! 2 usage error; 3 the control plane is unreachable.
 
 mod args;
-mod local;
 mod egress;
+mod local;
 mod remote;
 
 use std::process::ExitCode;
@@ -146,8 +146,17 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.exit_code(), 2);
         match parse(&[
-            "egress", "start", "room-composite", "standup", "--rtmp", "rtmp://h/app/k",
-            "--hls", "hls/standup", "--layout", "speaker", "--audio-only",
+            "egress",
+            "start",
+            "room-composite",
+            "standup",
+            "--rtmp",
+            "rtmp://h/app/k",
+            "--hls",
+            "hls/standup",
+            "--layout",
+            "speaker",
+            "--audio-only",
         ]) {
             Command::Remote(RemoteCmd::Egress(EgressCmd::Start(
                 EgressStartCmd::RoomComposite {

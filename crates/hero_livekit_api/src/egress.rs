@@ -449,7 +449,9 @@ const ALL_KINDS: &[EgressKind] = &[
 ];
 
 /// LiveKit's `EgressStatus`, in its order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EgressStatus {
     Starting,
@@ -740,7 +742,11 @@ impl EgressInfo {
         let mut out: Vec<String> = self.files.iter().map(|f| f.location.clone()).collect();
         out.extend(self.segments.iter().map(|s| s.playlist_location.clone()));
         out.extend(self.streams.iter().map(|s| s.url.clone()));
-        out.extend(self.images.iter().map(|i| format!("{}*", i.filename_prefix)));
+        out.extend(
+            self.images
+                .iter()
+                .map(|i| format!("{}*", i.filename_prefix)),
+        );
         out.retain(|l| !l.is_empty());
         out
     }
@@ -848,7 +854,10 @@ mod tests {
             ..Default::default()
         };
         let e = EgressInfo::from_proto(&i);
-        assert_eq!(e.streams[0].url, "rtmp://a.rtmp.youtube.com/live2/<redacted>");
+        assert_eq!(
+            e.streams[0].url,
+            "rtmp://a.rtmp.youtube.com/live2/<redacted>"
+        );
         assert_eq!(e.status, EgressStatus::Starting);
     }
 

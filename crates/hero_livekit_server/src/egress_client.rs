@@ -212,7 +212,10 @@ struct Outputs {
 fn check_stream_url(field: &str, u: &str, protocol: Option<StreamProtocol>) -> Result<()> {
     let shown = redact::url(u);
     let parsed = url::Url::parse(u).map_err(|_| {
-        Error::params(field, format!("{shown:?} is not a URL (rtmp://host/app/key)"))
+        Error::params(
+            field,
+            format!("{shown:?} is not a URL (rtmp://host/app/key)"),
+        )
     })?;
     let ok: &[&str] = match protocol {
         Some(StreamProtocol::Rtmp) => &["rtmp", "rtmps"],
@@ -376,9 +379,9 @@ pub fn room_composite(p: &EgressRoomCompositeParams) -> Result<proto::RoomCompos
         stream_outputs: o.stream,
         segment_outputs: o.segments,
         image_outputs: o.images,
-        options: p.preset.map(|x| {
-            proto::room_composite_egress_request::Options::Preset(x.to_proto() as i32)
-        }),
+        options: p
+            .preset
+            .map(|x| proto::room_composite_egress_request::Options::Preset(x.to_proto() as i32)),
         ..Default::default()
     })
 }
@@ -414,7 +417,13 @@ pub fn track_composite(
             "give audio_track_sid, video_track_sid or both",
         ));
     }
-    let o = outputs(&p.file, &p.stream, &p.segments, &p.images, !video.is_empty())?;
+    let o = outputs(
+        &p.file,
+        &p.stream,
+        &p.segments,
+        &p.images,
+        !video.is_empty(),
+    )?;
     Ok(proto::TrackCompositeEgressRequest {
         room_name: p.room.clone(),
         audio_track_id: audio,
@@ -423,9 +432,9 @@ pub fn track_composite(
         stream_outputs: o.stream,
         segment_outputs: o.segments,
         image_outputs: o.images,
-        options: p.preset.map(|x| {
-            proto::track_composite_egress_request::Options::Preset(x.to_proto() as i32)
-        }),
+        options: p
+            .preset
+            .map(|x| proto::track_composite_egress_request::Options::Preset(x.to_proto() as i32)),
         ..Default::default()
     })
 }
@@ -726,7 +735,12 @@ mod tests {
             track_sid: "TR_1".into(),
             ..Default::default()
         };
-        assert!(track(&both).unwrap_err().to_string().contains("exactly one"));
+        assert!(
+            track(&both)
+                .unwrap_err()
+                .to_string()
+                .contains("exactly one")
+        );
         let av = EgressWebParams {
             url: "https://example.com".into(),
             audio_only: Some(true),

@@ -146,10 +146,7 @@ impl LiveKit {
         if let Some(t) = timeout {
             post = post.timeout(t);
         }
-        let resp = post
-            .send()
-            .await
-            .map_err(|e| unreachable(describe(&e)))?;
+        let resp = post.send().await.map_err(|e| unreachable(describe(&e)))?;
         let status = resp.status();
         let is_json = resp
             .headers()

@@ -90,8 +90,9 @@ impl EventStore {
     /// Catalogue rows matching the filter, newest first.
     pub async fn recordings(&self, f: &RecordingFilter) -> Result<Vec<RecordingRow>> {
         on_pool!(self, |p| {
-            let mut q =
-                QueryBuilder::new("SELECT seq, egress_id, created_at, info FROM egress WHERE 1 = 1");
+            let mut q = QueryBuilder::new(
+                "SELECT seq, egress_id, created_at, info FROM egress WHERE 1 = 1",
+            );
             if let Some(room) = &f.room {
                 q.push(" AND room_name = ").push_bind(room.clone());
             }
@@ -158,12 +159,32 @@ mod tests {
     #[tokio::test]
     async fn a_late_or_replayed_webhook_never_moves_a_recording_back() {
         let dir = tempfile::tempdir().unwrap();
-        let store = EventStore::open_sqlite(&dir.path().join("b.db")).await.unwrap();
-        assert!(store.upsert_recording(&rec("EG_1", "starting", 0, 1)).await.unwrap());
-        assert!(store.upsert_recording(&rec("EG_1", "complete", 3, 3)).await.unwrap());
+        let store = EventStore::open_sqlite(&dir.path().join("b.db"))
+            .await
+            .unwrap();
+        assert!(
+            store
+                .upsert_recording(&rec("EG_1", "starting", 0, 1))
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .upsert_recording(&rec("EG_1", "complete", 3, 3))
+                .await
+                .unwrap()
+        );
         // egress_updated (active) delivered late, and egress_ended delivered twice.
-        assert!(!store.upsert_recording(&rec("EG_1", "active", 1, 2)).await.unwrap());
-        store.upsert_recording(&rec("EG_1", "complete", 3, 3)).await.unwrap();
+        assert!(
+            !store
+                .upsert_recording(&rec("EG_1", "active", 1, 2))
+                .await
+                .unwrap()
+        );
+        store
+            .upsert_recording(&rec("EG_1", "complete", 3, 3))
+            .await
+            .unwrap();
         let rows = store
             .recordings(&RecordingFilter {
                 limit: 10,
@@ -174,7 +195,12 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].info, "{\"status\":\"complete\"}");
         // Even a running state with a later clock cannot reopen a finished recording.
-        assert!(!store.upsert_recording(&rec("EG_1", "active", 1, 9)).await.unwrap());
+        assert!(
+            !store
+                .upsert_recording(&rec("EG_1", "active", 1, 9))
+                .await
+                .unwrap()
+        );
         assert_eq!(store.prune_recordings(150).await.unwrap(), 0);
         assert_eq!(store.prune_recordings(161).await.unwrap(), 1);
     }

@@ -42,7 +42,12 @@ fn egress_body(event: &str, id: &str, room: &str, status: &str, at: i64, extra: 
 /// started → updated (active) → ended (complete, with a file), for `id` in `room`.
 async fn record(app: &TestApp, id: &str, room: &str, ended_at: i64) {
     let steps = [
-        ("egress_started", "EGRESS_STARTING", ended_at - 61, json!({})),
+        (
+            "egress_started",
+            "EGRESS_STARTING",
+            ended_at - 61,
+            json!({}),
+        ),
         ("egress_updated", "EGRESS_ACTIVE", ended_at - 60, json!({})),
         (
             "egress_ended",
@@ -97,7 +102,10 @@ async fn egress_webhooks_build_one_row_per_recording() {
     assert_eq!(e.room_name, "standup");
     assert_eq!(e.duration_s, Some(60));
     assert_eq!(e.files[0].size, 7_340_032);
-    assert_eq!(e.files[0].location, "https://b.s3.amazonaws.com/standup.mp4");
+    assert_eq!(
+        e.files[0].location,
+        "https://b.s3.amazonaws.com/standup.mp4"
+    );
     // The same delivery again (LiveKit retries) and a late "active": nothing moves back.
     let late = egress_body(
         "egress_updated",
@@ -107,7 +115,10 @@ async fn egress_webhooks_build_one_row_per_recording() {
         now - 70,
         json!({}),
     );
-    assert_eq!(app.signed_webhook(&late, KEY_A, SECRET_A).await.status(), 200);
+    assert_eq!(
+        app.signed_webhook(&late, KEY_A, SECRET_A).await.status(),
+        200
+    );
     record(&app, "EG_standup", "standup", now - 10).await;
     let (_, list) = app.recordings("").await;
     let list: RecordingList = serde_json::from_value(list).unwrap();
@@ -122,7 +133,10 @@ async fn egress_webhooks_build_one_row_per_recording() {
         now,
         json!({"error": "Start signal not received", "errorCode": 412, "endedAt": (now * NS).to_string()}),
     );
-    assert_eq!(app.signed_webhook(&failed, KEY_A, SECRET_A).await.status(), 200);
+    assert_eq!(
+        app.signed_webhook(&failed, KEY_A, SECRET_A).await.status(),
+        200
+    );
     let (_, body) = app.recording("EG_failed").await;
     let e: EgressInfo = serde_json::from_value(body).unwrap();
     assert_eq!((e.status, e.error_code), (EgressStatus::Failed, Some(412)));
@@ -149,7 +163,10 @@ async fn the_catalogue_filters_and_pages_newest_first() {
         now,
         json!({}),
     );
-    assert_eq!(app.signed_webhook(&running, KEY_A, SECRET_A).await.status(), 200);
+    assert_eq!(
+        app.signed_webhook(&running, KEY_A, SECRET_A).await.status(),
+        200
+    );
     let ids = |v: &Value| -> Vec<String> {
         v["egress"]
             .as_array()
@@ -181,7 +198,11 @@ async fn the_catalogue_filters_and_pages_newest_first() {
         ("?before=abc", "before"),
     ] {
         let (status, body) = app.recordings(q).await;
-        assert_eq!((status, body["field"].as_str()), (400, Some(field)), "{q}: {body}");
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (400, Some(field)),
+            "{q}: {body}"
+        );
     }
     app.stop().await;
 }
@@ -225,15 +246,38 @@ async fn the_live_stream_announces_each_recording_change() {
         .unwrap();
     let mut buf = String::new();
     let now = now_unix();
-    let body = egress_body("egress_started", "EG_live", "standup", "EGRESS_STARTING", now, json!({}));
-    assert_eq!(app.signed_webhook(&body, KEY_A, SECRET_A).await.status(), 200);
+    let body = egress_body(
+        "egress_started",
+        "EG_live",
+        "standup",
+        "EGRESS_STARTING",
+        now,
+        json!({}),
+    );
+    assert_eq!(
+        app.signed_webhook(&body, KEY_A, SECRET_A).await.status(),
+        200
+    );
     let v = next_egress_event(&mut stream, &mut buf).await;
     assert_eq!(v["event"], "egress_started");
-    assert_eq!(v["egress"], json!({"egress_id": "EG_live", "status": "starting"}));
+    assert_eq!(
+        v["egress"],
+        json!({"egress_id": "EG_live", "status": "starting"})
+    );
     // When it is announced, the catalogue already has it.
     assert_eq!(app.recording("EG_live").await.0, 200);
-    let body = egress_body("egress_ended", "EG_live", "standup", "EGRESS_COMPLETE", now + 5, json!({}));
-    assert_eq!(app.signed_webhook(&body, KEY_A, SECRET_A).await.status(), 200);
+    let body = egress_body(
+        "egress_ended",
+        "EG_live",
+        "standup",
+        "EGRESS_COMPLETE",
+        now + 5,
+        json!({}),
+    );
+    assert_eq!(
+        app.signed_webhook(&body, KEY_A, SECRET_A).await.status(),
+        200
+    );
     let v = next_egress_event(&mut stream, &mut buf).await;
     assert_eq!(v["egress"]["status"], "complete");
     app.stop().await;
@@ -284,10 +328,30 @@ async fn catalogue_on(store: EventStore) {
         updated_ns: ns,
         info: "{}".into(),
     };
-    assert!(store.upsert_recording(&rec("EG_a", "starting", 0, 1)).await.unwrap());
-    assert!(store.upsert_recording(&rec("EG_a", "complete", 3, 5)).await.unwrap());
-    assert!(!store.upsert_recording(&rec("EG_a", "active", 1, 3)).await.unwrap());
-    assert!(store.upsert_recording(&rec("EG_b", "active", 1, 2)).await.unwrap());
+    assert!(
+        store
+            .upsert_recording(&rec("EG_a", "starting", 0, 1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .upsert_recording(&rec("EG_a", "complete", 3, 5))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .upsert_recording(&rec("EG_a", "active", 1, 3))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .upsert_recording(&rec("EG_b", "active", 1, 2))
+            .await
+            .unwrap()
+    );
     let all = store
         .recordings(&RecordingFilter {
             limit: 10,
@@ -300,7 +364,10 @@ async fn catalogue_on(store: EventStore) {
         ["EG_b", "EG_a"]
     );
     // The earliest state's time stays the creation time.
-    assert_eq!(store.recording("EG_a").await.unwrap().unwrap().created_at, 1001);
+    assert_eq!(
+        store.recording("EG_a").await.unwrap().unwrap().created_at,
+        1001
+    );
     let done = store
         .recordings(&RecordingFilter {
             status: Some("complete".into()),

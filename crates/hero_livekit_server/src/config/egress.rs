@@ -271,10 +271,7 @@ impl StorageSettings {
                 let t = set("azure");
                 Some(Azure {
                     account_name: required(&format!("{t}.account_name"), a.account_name)?,
-                    account_key: Secret::new(required(
-                        &format!("{t}.account_key"),
-                        a.account_key,
-                    )?),
+                    account_key: Secret::new(required(&format!("{t}.account_key"), a.account_key)?),
                     container_name: required(&format!("{t}.container_name"), a.container_name)?,
                 })
             }
@@ -453,9 +450,7 @@ impl EgressSettings {
                 file_output_max_duration: limits.file_output_max_duration.map(Duration::from),
                 file_output_max_size: limits.file_output_max_size,
                 stream_output_max_duration: limits.stream_output_max_duration.map(Duration::from),
-                segment_output_max_duration: limits
-                    .segment_output_max_duration
-                    .map(Duration::from),
+                segment_output_max_duration: limits.segment_output_max_duration.map(Duration::from),
                 image_output_max_duration: limits.image_output_max_duration.map(Duration::from),
             },
             cpu_cost,

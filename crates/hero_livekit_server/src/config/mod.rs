@@ -599,7 +599,10 @@ mod tests {
             v["egress"]["storage"][provider] = other["storage"][provider].clone();
         }
         for provider in ["s3", "gcp", "alioss", "azure"] {
-            v["egress"]["backup"].as_object_mut().unwrap().remove(provider);
+            v["egress"]["backup"]
+                .as_object_mut()
+                .unwrap()
+                .remove(provider);
         }
         keys_of(&v)
     }
@@ -677,8 +680,14 @@ mod tests {
         assert_eq!(shown["redis"]["password"], "<redacted>");
         assert!(!shown.to_string().contains("hunter2"));
         assert_eq!(shown["egress"]["storage"]["s3"]["secret"], "<redacted>");
-        assert_eq!(shown["egress"]["backup"]["azure"]["account_key"], "<redacted>");
-        assert_eq!(shown["egress"]["session_limits"]["file_output_max_duration_s"], 14400.0);
+        assert_eq!(
+            shown["egress"]["backup"]["azure"]["account_key"],
+            "<redacted>"
+        );
+        assert_eq!(
+            shown["egress"]["session_limits"]["file_output_max_duration_s"],
+            14400.0
+        );
         assert_eq!(shown["egress"]["file_mode"], "0640");
         assert!(!shown.to_string().contains("s3-secret-value"));
         assert_eq!(shown["token_ttl_s"], 3600);

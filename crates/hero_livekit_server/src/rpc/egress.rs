@@ -30,7 +30,9 @@ pub fn register(r: &mut Registry) {
     r.add_audited::<EgressStartTrackComposite, _, _>(
         |c: Call, p: EgressTrackCompositeParams| async move {
             let req = egress::track_composite(&p)?;
-            Ok(info(call(&c.state, "StartTrackCompositeEgress", req).await?))
+            Ok(info(
+                call(&c.state, "StartTrackCompositeEgress", req).await?,
+            ))
         },
     );
     r.add_audited::<EgressStartTrack, _, _>(|c: Call, p: EgressTrackParams| async move {
@@ -49,25 +51,21 @@ pub fn register(r: &mut Registry) {
         };
         Ok(info(call(&c.state, "StopEgress", req).await?))
     });
-    r.add_audited::<EgressUpdateLayout, _, _>(
-        |c: Call, p: EgressUpdateLayoutParams| async move {
-            egress::egress_id("egress_id", &p.egress_id)?;
-            if p.layout.is_empty() {
-                return Err(crate::Error::params("layout", "must not be empty"));
-            }
-            let req = proto::UpdateLayoutRequest {
-                egress_id: p.egress_id,
-                layout: p.layout,
-            };
-            Ok(info(call(&c.state, "UpdateLayout", req).await?))
-        },
-    );
-    r.add_audited::<EgressUpdateStream, _, _>(
-        |c: Call, p: EgressUpdateStreamParams| async move {
-            let req = egress::update_stream(&p)?;
-            Ok(info(call(&c.state, "UpdateStream", req).await?))
-        },
-    );
+    r.add_audited::<EgressUpdateLayout, _, _>(|c: Call, p: EgressUpdateLayoutParams| async move {
+        egress::egress_id("egress_id", &p.egress_id)?;
+        if p.layout.is_empty() {
+            return Err(crate::Error::params("layout", "must not be empty"));
+        }
+        let req = proto::UpdateLayoutRequest {
+            egress_id: p.egress_id,
+            layout: p.layout,
+        };
+        Ok(info(call(&c.state, "UpdateLayout", req).await?))
+    });
+    r.add_audited::<EgressUpdateStream, _, _>(|c: Call, p: EgressUpdateStreamParams| async move {
+        let req = egress::update_stream(&p)?;
+        Ok(info(call(&c.state, "UpdateStream", req).await?))
+    });
 }
 
 async fn list(c: &Call, p: EgressListParams) -> Result<EgressList> {

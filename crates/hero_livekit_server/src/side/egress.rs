@@ -234,11 +234,7 @@ pub fn sized_costs(given: &CpuCostSettings, cores: usize) -> Vec<(&'static str, 
     DEFAULT_COSTS
         .iter()
         .map(|(name, default)| {
-            let v = given_of(name).unwrap_or(if *default > cores {
-                cores
-            } else {
-                *default
-            });
+            let v = given_of(name).unwrap_or(if *default > cores { cores } else { *default });
             (*name, v)
         })
         .collect()
@@ -648,14 +644,12 @@ mod tests {
         let d = doc(&render(&config(""), &rows, 8).unwrap());
         assert!(d.get("cpu_cost").is_none(), "{d}");
         // The operator's value always wins.
-        let d = doc(
-            &render(
-                &config("[egress.cpu_cost]\nroom_composite_cpu_cost = 0.01"),
-                &rows,
-                2,
-            )
-            .unwrap(),
-        );
+        let d = doc(&render(
+            &config("[egress.cpu_cost]\nroom_composite_cpu_cost = 0.01"),
+            &rows,
+            2,
+        )
+        .unwrap());
         assert_eq!(d["cpu_cost"]["room_composite_cpu_cost"], 0.01);
     }
 }

@@ -28,11 +28,7 @@ fn egress_settings(toml: &str) -> hero_livekit_server::config::EgressSettings {
     toml::from_str(toml).unwrap()
 }
 
-async fn stack_with(
-    redis: bool,
-    options: Options,
-    tweak: impl FnOnce(&mut Settings),
-) -> Stack {
+async fn stack_with(redis: bool, options: Options, tweak: impl FnOnce(&mut Settings)) -> Stack {
     let redis = redis.then(Redis::start);
     let port = free_port();
     let app = spawn_with(|s| {
@@ -272,11 +268,19 @@ async fn every_kind_starts_lists_and_stops() {
             .await
             .unwrap();
         assert_eq!(stopped.status, EgressStatus::Ending);
-        assert_eq!(stopped.details.as_deref(), Some("End reason: StopEgress API"));
+        assert_eq!(
+            stopped.details.as_deref(),
+            Some("End reason: StopEgress API")
+        );
     }
-    let done = s.wait_status(&composite.egress_id, EgressStatus::Complete).await;
+    let done = s
+        .wait_status(&composite.egress_id, EgressStatus::Complete)
+        .await;
     assert_eq!(done.files.len(), 1);
-    assert!(done.files[0].filename.starts_with("standups/standup-"), "{done:?}");
+    assert!(
+        done.files[0].filename.starts_with("standups/standup-"),
+        "{done:?}"
+    );
     assert!(done.files[0].filename.ends_with(".mp4"), "{done:?}");
     assert!(done.files[0].size > 0);
     let hls = s
@@ -333,7 +337,10 @@ async fn egress_yaml_carries_a_key_the_sfu_accepts_and_livekit_yamls_redis() {
     .to_jwt()
     .unwrap();
     let resp = reqwest::Client::new()
-        .post(format!("{}/twirp/livekit.RoomService/ListRooms", s.sfu.url()))
+        .post(format!(
+            "{}/twirp/livekit.RoomService/ListRooms",
+            s.sfu.url()
+        ))
         .bearer_auth(token)
         .json(&serde_json::json!({}))
         .send()
@@ -435,7 +442,10 @@ async fn a_rotation_never_breaks_a_running_recording() {
             .any(|k| k.api_key == old_key && k.state == KeyState::Retiring)
     );
     let yaml: Value = serde_saphyr::from_str(&s.app.read("livekit.yaml")).unwrap();
-    assert!(yaml["keys"].get(&old_key).is_some(), "the old key left livekit.yaml");
+    assert!(
+        yaml["keys"].get(&old_key).is_some(),
+        "the old key left livekit.yaml"
+    );
     assert!(
         held.restart_reasons
             .iter()
@@ -481,7 +491,9 @@ async fn a_recording_started_after_the_switch_holds_nothing() {
     doc["keys"][new_key] = Value::String(new_secret.clone());
     let both = s.app.dir.path().join("both-keys.yaml");
     std::fs::write(&both, serde_saphyr::to_string(&doc).unwrap()).unwrap();
-    let sfu = StandIn::start_with(&both, Options::port(port)).await.unwrap();
+    let sfu = StandIn::start_with(&both, Options::port(port))
+        .await
+        .unwrap();
     let s = Stack { sfu, ..s };
     s.app
         .call::<KeysImport>(&KeysImportParams {
@@ -547,7 +559,10 @@ async fn livekits_refusals_read_as_operator_messages() {
         })
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("participant bob not found"), "{err}");
+    assert!(
+        err.to_string().contains("participant bob not found"),
+        "{err}"
+    );
     // Our own checks name the field before LiveKit is asked.
     let (code, data) = s
         .app
@@ -563,11 +578,14 @@ async fn livekits_refusals_read_as_operator_messages() {
         .call::<EgressStartRoomComposite>(&composite("standup", "/root-only/x"))
         .await
         .unwrap();
-    let failed = s.wait_status(&failing.egress_id, EgressStatus::Failed).await;
+    let failed = s
+        .wait_status(&failing.egress_id, EgressStatus::Failed)
+        .await;
     assert_eq!(failed.error_code, Some(500));
     let problem = failed.problem().unwrap();
     assert!(
-        problem.starts_with("egress could not write the file") && problem.contains("permission denied"),
+        problem.starts_with("egress could not write the file")
+            && problem.contains("permission denied"),
         "{problem}"
     );
     // Stopping what already ended is a conflict; an unknown id is not found.
@@ -579,14 +597,20 @@ async fn livekits_refusals_read_as_operator_messages() {
         .await;
     assert_eq!(code, -32004);
     assert_eq!(data["twirp_code"], "failed_precondition");
-    assert!(data["msg"].as_str().unwrap().contains("EGRESS_FAILED"), "{data}");
+    assert!(
+        data["msg"].as_str().unwrap().contains("EGRESS_FAILED"),
+        "{data}"
+    );
     let (code, data) = s
         .app
         .call_err::<EgressStop>(&EgressIdParams {
             egress_id: "EG_nonexistent".into(),
         })
         .await;
-    assert_eq!((code, data["msg"].as_str()), (-32003, Some("egress does not exist")));
+    assert_eq!(
+        (code, data["msg"].as_str()),
+        (-32003, Some("egress does not exist"))
+    );
     s.stop().await;
 
     // Redis, but no egress worker registered on it.
@@ -612,7 +636,10 @@ async fn livekits_refusals_read_as_operator_messages() {
         "{text}"
     );
     let (code, data) = rpc_err(err);
-    assert_eq!((code, data["twirp_code"].as_str()), (-32002, Some("unavailable")));
+    assert_eq!(
+        (code, data["twirp_code"].as_str()),
+        (-32002, Some("unavailable"))
+    );
     s.stop().await;
 }
 
@@ -649,7 +676,10 @@ async fn without_redis_every_egress_call_says_redis_is_needed() {
         "{text}"
     );
     let (code, data) = rpc_err(err);
-    assert_eq!((code, data["twirp_code"].as_str()), (-32002, Some("internal")));
+    assert_eq!(
+        (code, data["twirp_code"].as_str()),
+        (-32002, Some("internal"))
+    );
     let status = s.app.status().await;
     assert!(status.egress.is_none() && status.files.egress_yaml.is_none());
     s.stop().await;
@@ -702,7 +732,10 @@ async fn stream_keys_and_storage_secrets_reach_no_answer_or_audit_row() {
         .await
         .unwrap();
     let done = s.wait_status(&id, EgressStatus::Complete).await;
-    assert_eq!(done.files[0].location, "https://recordings.s3.amazonaws.com/allhands.mp4");
+    assert_eq!(
+        done.files[0].location,
+        "https://recordings.s3.amazonaws.com/allhands.mp4"
+    );
     let audit = s
         .app
         .audit(AuditListParams {
@@ -723,7 +756,10 @@ async fn stream_keys_and_storage_secrets_reach_no_answer_or_audit_row() {
         start.params["stream"]["urls"][0],
         "rtmp://a.rtmp.youtube.com/live2/<redacted>"
     );
-    assert_eq!(start.params["file"]["storage"]["s3"]["secret"], "<redacted>");
+    assert_eq!(
+        start.params["file"]["storage"]["s3"]["secret"],
+        "<redacted>"
+    );
     let everything = format!(
         "{}{}{}{}",
         serde_json::to_string(&started).unwrap(),
