@@ -84,6 +84,88 @@ fn is_loopback_url(u: &str) -> bool {
         || u.contains("[::1]")
 }
 
+/// LiveKit's default room-composite cost (egress `service.go`): the cores a host needs to take
+/// one room composite at LiveKit's own sizing.
+const ROOM_COMPOSITE_COST: f64 = 4.0;
+
+/// egress.yaml, when the control plane renders one: private enough, egress answering on its
+/// health port, and a host with the cores a room composite costs (side-services facts §1.7).
+fn egress(home: &Path, out: &mut Vec<Check>) {
+    let path = home.join(paths::EGRESS_YAML);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return;
+    };
+    match std::fs::metadata(&path).map(|m| m.permissions().mode() & 0o777) {
+        // 0640 is the option for an egress container running as another user.
+        Ok(mode) if mode & 0o037 != 0 => out.push(fail(format!(
+            "{} is mode {mode:04o}: it holds the API secret and storage credentials; \
+             run `chmod 600 {}` (or set egress.file_mode = \"0640\")",
+            path.display(),
+            path.display()
+        ))),
+        Ok(mode) => out.push(ok(format!("{} is private ({mode:04o})", path.display()))),
+        Err(_) => {}
+    }
+    let doc: serde_json::Value = match serde_saphyr::from_str(&text) {
+        Ok(d) => d,
+        Err(e) => {
+            out.push(fail(format!("{} is not YAML: {e}", path.display())));
+            return;
+        }
+    };
+    match doc["health_port"].as_u64().filter(|p| *p > 0) {
+        None => out.push(warn(
+            "egress has no health_port: its liveness cannot be checked (set egress.health_port)",
+        )),
+        Some(port) => {
+            let url = format!("http://127.0.0.1:{port}/");
+            let answer = ureq::get(&url)
+                .config()
+                .timeout_global(Some(std::time::Duration::from_secs(3)))
+                .build()
+                .call()
+                .ok()
+                .and_then(|r| r.into_body().read_to_string().ok())
+                .and_then(|b| serde_json::from_str::<serde_json::Value>(&b).ok());
+            match answer {
+                Some(status) => out.push(ok(format!(
+                    "egress answers on its health port {port} (CPU available: {})",
+                    status["CpuLoad"]
+                        .as_f64()
+                        .map_or("unknown".to_string(), |c| format!("{c:.1}"))
+                ))),
+                None => out.push(fail(format!(
+                    "egress does not answer on its health port {port}: start livekit-egress \
+                     with EGRESS_CONFIG_FILE={} (config/systemd/livekit-egress.service); \
+                     until then every recording fails with \"no response from servers\"",
+                    path.display()
+                ))),
+            }
+        }
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let cost = doc["cpu_cost"]["room_composite_cpu_cost"]
+        .as_f64()
+        .unwrap_or(ROOM_COMPOSITE_COST);
+    if cores < cost {
+        out.push(warn(format!(
+            "this host has {cores} cores, fewer than a room composite costs ({cost}): egress \
+             turns every room composite away (\"no response from servers\"); lower \
+             egress.cpu_cost.room_composite_cpu_cost or run egress on a bigger host"
+        )));
+    } else if cores < ROOM_COMPOSITE_COST {
+        out.push(warn(format!(
+            "this host has {cores} cores, fewer than LiveKit sizes a room composite for \
+             ({ROOM_COMPOSITE_COST}): egress.yaml admits one at cost {cost}, and a 720p \
+             recording may drop frames; give egress 4+ cores for reliable room composites"
+        )));
+    } else {
+        out.push(ok(format!(
+            "{cores} cores: room composites fit (cost {cost})"
+        )));
+    }
+}
+
 pub fn run(home: &Path, socket: &Path, bin_dirs: &[PathBuf]) -> Vec<Check> {
     let mut out = Vec::new();
     // The control plane.
@@ -191,6 +273,7 @@ pub fn run(home: &Path, socket: &Path, bin_dirs: &[PathBuf]) -> Vec<Check> {
         .and_then(|p| p.ok())
         .and_then(|c| c.rtc)
         .and_then(|r| r.node_ip);
+    egress(home, &mut out);
     if let Some(public) = vars.as_ref().and_then(|v| v.get("LIVEKIT_PUBLIC_URL")) {
         if is_loopback_url(public) {
             out.push(warn(format!("public URL {public} is loopback: only clients on this machine can connect (set --public-url and --node-ip for a real deployment)")));

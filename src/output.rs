@@ -63,9 +63,13 @@ pub fn status(s: &Status) {
     println!("home     {}", s.server.home);
     println!("socket   {}", s.server.socket);
     for (name, f) in [
-        ("livekit.yaml", &s.files.livekit_yaml),
-        ("backend.env", &s.files.backend_env),
-    ] {
+        ("livekit.yaml", Some(&s.files.livekit_yaml)),
+        ("backend.env", Some(&s.files.backend_env)),
+        ("egress.yaml", s.files.egress_yaml.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(n, f)| Some((n, f?)))
+    {
         let repaired = if f.repaired {
             "  (repaired at boot)"
         } else {
@@ -118,6 +122,133 @@ pub fn status(s: &Status) {
         }
     } else {
         println!("restart  not required");
+    }
+    if let Some(e) = &s.egress {
+        let active = match (e.active, &e.error) {
+            (Some(n), _) => format!("{n} running"),
+            (None, Some(err)) => format!("running unknown: {err}"),
+            (None, None) => "running unknown".into(),
+        };
+        println!("egress   key {}  {active}", e.api_key);
+        if e.restart_required {
+            println!("egress   RESTART livekit-egress:");
+        }
+        for r in &e.restart_reasons {
+            println!("         - {r}");
+        }
+    }
+}
+
+fn size(bytes: i64) -> String {
+    match bytes {
+        0 => "-".into(),
+        b if b < 1024 * 1024 => format!("{:.0} KiB", b as f64 / 1024.0),
+        b if b < 1024 * 1024 * 1024 => format!("{:.1} MiB", b as f64 / 1048576.0),
+        b => format!("{:.2} GiB", b as f64 / 1073741824.0),
+    }
+}
+
+fn duration(secs: Option<u64>) -> String {
+    match secs {
+        None => "-".into(),
+        Some(s) if s >= 3600 => format!("{}h{:02}m{:02}s", s / 3600, s % 3600 / 60, s % 60),
+        Some(s) if s >= 60 => format!("{}m{:02}s", s / 60, s % 60),
+        Some(s) => format!("{s}s"),
+    }
+}
+
+/// Egresses as LiveKit lists them (`egress list`, and what a start or update returns).
+pub fn egresses(list: &[EgressInfo]) {
+    if list.is_empty() {
+        println!(
+            "no egress (start one with `hero_livekit egress start room-composite ROOM --file PATH`)"
+        );
+        return;
+    }
+    let rows = list
+        .iter()
+        .map(|e| {
+            vec![
+                e.egress_id.clone(),
+                e.kind.as_str().into(),
+                if e.room_name.is_empty() {
+                    "-".into()
+                } else {
+                    e.room_name.clone()
+                },
+                e.status.describe().into(),
+                opt(&e.started_at),
+                duration(e.duration_s),
+                e.locations().join(" "),
+            ]
+        })
+        .collect::<Vec<_>>();
+    table(
+        &[
+            "egress_id",
+            "kind",
+            "room",
+            "status",
+            "started",
+            "duration",
+            "output",
+        ],
+        &rows,
+    );
+    for e in list {
+        if let Some(p) = e.problem() {
+            println!("{}: {p}", e.egress_id);
+        }
+    }
+}
+
+/// The recordings catalogue: where each recording went, how big and long it is, and why one
+/// failed, in plain words.
+pub fn recordings(list: &[EgressInfo]) {
+    if list.is_empty() {
+        println!("no recordings yet");
+        return;
+    }
+    let rows = list
+        .iter()
+        .map(|e| {
+            vec![
+                e.egress_id.clone(),
+                if e.room_name.is_empty() {
+                    "-".into()
+                } else {
+                    e.room_name.clone()
+                },
+                e.status.describe().into(),
+                opt(&e.started_at),
+                duration(e.duration_s),
+                size(e.total_size()),
+                e.locations().join(" "),
+            ]
+        })
+        .collect::<Vec<_>>();
+    table(
+        &[
+            "egress_id",
+            "room",
+            "status",
+            "started",
+            "duration",
+            "size",
+            "location",
+        ],
+        &rows,
+    );
+    for e in list {
+        if let Some(p) = e.problem() {
+            println!("{}: {p}", e.egress_id);
+        }
+        if e.backup_storage_used {
+            println!(
+                "{}: the upload failed; the files went to the backup storage",
+                e.egress_id
+            );
+        }
     }
 }
 
@@ -449,6 +580,9 @@ pub fn config_files(f: &ConfigFiles) {
         "# livekit.yaml\n{}\n# backend.env\n{}",
         f.livekit_yaml, f.backend_env
     );
+    if let Some(e) = &f.egress_yaml {
+        println!("# egress.yaml\n{e}");
+    }
 }
 
 /// `doctor`'s checks, one line each behind a fixed-width tag.

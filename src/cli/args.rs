@@ -59,6 +59,20 @@ pub enum RemoteCmd {
     /// Participants of a room
     #[command(subcommand)]
     Participant(ParticipantCmd),
+    /// Record and stream rooms through LiveKit's egress
+    #[command(subcommand)]
+    Egress(EgressCmd),
+    /// Every recording lk-backend keeps (also after LiveKit forgot it, 24 h after it ended)
+    Recordings {
+        /// Only this room's
+        #[arg(long)]
+        room: Option<String>,
+        /// Only this status: starting, active, ending, complete, failed, aborted, limit_reached
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
     /// The audit log of mutating calls, newest first
     Audit {
         /// Only this method, e.g. keys.rotate
@@ -239,6 +253,106 @@ pub enum ParticipantCmd {
         #[arg(long)]
         unmute: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EgressCmd {
+    /// Start recording or streaming
+    #[command(subcommand)]
+    Start(EgressStartCmd),
+    /// Egresses LiveKit knows (running, or ended less than 24 h ago)
+    List {
+        #[arg(long)]
+        room: Option<String>,
+        /// Only running ones (starting, active, ending)
+        #[arg(long)]
+        active: bool,
+        /// Only this egress
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Stop an egress: it finishes and uploads what it recorded
+    Stop { egress_id: String },
+    /// Change the layout of a running room composite
+    UpdateLayout { egress_id: String, layout: String },
+    /// Add or remove stream URLs of a running stream
+    UpdateStream {
+        egress_id: String,
+        #[arg(long = "add", value_name = "URL")]
+        add: Vec<String>,
+        #[arg(long = "remove", value_name = "URL")]
+        remove: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EgressStartCmd {
+    /// The whole room through a layout template
+    RoomComposite {
+        room: String,
+        #[command(flatten)]
+        outputs: OutputArgs,
+        /// grid, speaker, speaker-dark, single-speaker, … [LiveKit's default: grid]
+        #[arg(long)]
+        layout: Option<String>,
+        #[arg(long, conflicts_with = "video_only")]
+        audio_only: bool,
+        #[arg(long)]
+        video_only: bool,
+    },
+    /// One participant's camera (or screen share) and microphone
+    Participant {
+        room: String,
+        identity: String,
+        #[command(flatten)]
+        outputs: OutputArgs,
+        #[arg(long)]
+        screen_share: bool,
+    },
+    /// One audio and/or one video track, transcoded together
+    TrackComposite {
+        room: String,
+        #[command(flatten)]
+        outputs: OutputArgs,
+        #[arg(long, value_name = "TRACK_SID", required_unless_present = "video")]
+        audio: Option<String>,
+        #[arg(long, value_name = "TRACK_SID")]
+        video: Option<String>,
+    },
+    /// One track exactly as published, to a file
+    Track {
+        room: String,
+        track_sid: String,
+        /// File path (template: {room_name}, {track_id}, {time}, …)
+        #[arg(long)]
+        file: String,
+    },
+    /// Any web page
+    Web {
+        url: String,
+        #[command(flatten)]
+        outputs: OutputArgs,
+        #[arg(long)]
+        audio_only: bool,
+    },
+}
+
+/// Where an egress goes: at least one of a file, RTMP/SRT streams and HLS.
+#[derive(Debug, Args)]
+#[group(id = "output", required = true, multiple = true)]
+pub struct OutputArgs {
+    /// Record to a file (template: {room_name}, {time}, …; a trailing / means a directory)
+    #[arg(long, group = "output")]
+    pub file: Option<String>,
+    /// Stream to this RTMP or SRT URL (repeatable); its stream key is never printed
+    #[arg(long = "rtmp", value_name = "URL", group = "output")]
+    pub rtmp: Vec<String>,
+    /// HLS: segments and a playlist under this prefix
+    #[arg(long, value_name = "PREFIX", group = "output")]
+    pub hls: Option<String>,
+    /// Encoding preset: h264_720p_30 (default), h264_1080p_30, h264_720p_60, h264_1080p_60
+    #[arg(long)]
+    pub preset: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 //! 2 usage error; 3 the control plane is unreachable.
 
 mod args;
+mod egress;
 mod local;
 mod remote;
 
@@ -90,6 +91,12 @@ async fn run_remote(cli: &Cli, cmd: &RemoteCmd) -> Outcome {
         RemoteCmd::Config(cmd) => remote::config(&client, cmd, json).await,
         RemoteCmd::Room(cmd) => remote::room(&client, cmd, json).await,
         RemoteCmd::Participant(cmd) => remote::participant(&client, cmd, json).await,
+        RemoteCmd::Egress(cmd) => egress::egress(&client, cmd, json).await,
+        RemoteCmd::Recordings {
+            room,
+            status,
+            limit,
+        } => egress::recordings(&client, room, status, *limit, json).await,
         RemoteCmd::Audit {
             method,
             since,
@@ -126,10 +133,48 @@ mod tests {
             &["config", "show"],
             &["room", "list"],
             &["participant", "list", "r"],
+            &["egress", "start", "room-composite", "r", "--file", "x"],
+            &["egress", "list", "--active"],
+            &["recordings"],
             &["audit"],
             &["rpc", "health"],
         ] {
             assert!(matches!(parse(args), Command::Remote(_)), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn an_egress_needs_an_output() {
+        let e = Cli::try_parse_from(["hero_livekit", "egress", "start", "room-composite", "r"])
+            .unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        match parse(&[
+            "egress",
+            "start",
+            "room-composite",
+            "standup",
+            "--rtmp",
+            "rtmp://h/app/k",
+            "--hls",
+            "hls/standup",
+            "--layout",
+            "speaker",
+            "--audio-only",
+        ]) {
+            Command::Remote(RemoteCmd::Egress(EgressCmd::Start(
+                EgressStartCmd::RoomComposite {
+                    room,
+                    outputs,
+                    audio_only,
+                    ..
+                },
+            ))) => {
+                assert_eq!(room, "standup");
+                assert_eq!(outputs.rtmp, ["rtmp://h/app/k"]);
+                assert_eq!(outputs.hls.as_deref(), Some("hls/standup"));
+                assert!(audio_only);
+            }
+            other => panic!("{other:?}"),
         }
     }
 

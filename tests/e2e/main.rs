@@ -3,6 +3,7 @@
 mod cli;
 mod cluster;
 mod dbcopy;
+mod egress;
 mod fleet;
 mod manifests;
 mod ops;

@@ -128,8 +128,10 @@ fn systemd_units_verify() {
         let u = u.unwrap().path();
         let text = std::fs::read_to_string(&u).unwrap();
         assert!(
-            text.contains("--home") || text.contains("livekit-server --config"),
-            "{}: explicit --home",
+            text.contains("--home")
+                || text.contains("livekit-server --config")
+                || text.contains("EGRESS_CONFIG_FILE="),
+            "{}: explicit --home, or the rendered file",
             u.display()
         );
         let fixed = [
@@ -151,8 +153,8 @@ fn systemd_units_verify() {
     }
     assert_eq!(
         names.len(),
-        4,
-        "units for the three services and livekit-server"
+        5,
+        "units for the three services, livekit-server and livekit-egress"
     );
     let out = Command::new("systemd-analyze")
         .arg("verify")
@@ -171,6 +173,49 @@ fn systemd_units_verify() {
             && server.contains("RuntimeDirectory=")
             && server.contains("StateDirectory=")
     );
+}
+
+/// The side services' supervision: each starts after the control plane (its socket, its unit)
+/// and reads exactly the file the control plane renders for it.
+#[test]
+fn egress_is_supervised_on_the_rendered_file_after_the_control_plane() {
+    let m = toml_file(&root().join("config/hero_proc/livekit-egress.toml"));
+    depends_on_server(&m, "livekit-egress");
+    let b = &m["binaries"].as_array().unwrap()[0];
+    let args: Vec<&str> = b["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    let home_file = format!("~/hero/var/hero_livekit/{}", paths::EGRESS_YAML);
+    let mount = args
+        .iter()
+        .find(|a| a.starts_with(&home_file))
+        .expect("egress.yaml of the default home mounted");
+    let inside = mount.split(':').nth(1).unwrap();
+    assert!(
+        args.contains(&format!("EGRESS_CONFIG_FILE={inside}").as_str()),
+        "{args:?}"
+    );
+    assert_eq!(
+        tcp_port(&m),
+        i64::from(hero_livekit_server::config::EGRESS_HEALTH_PORT)
+    );
+    let unit =
+        std::fs::read_to_string(root().join("config/systemd/livekit-egress.service")).unwrap();
+    let after = unit.lines().find(|l| l.starts_with("After=")).unwrap();
+    assert!(after.contains("hero-livekit-server.service"), "{after}");
+    let server =
+        std::fs::read_to_string(root().join("config/systemd/hero-livekit-server.service")).unwrap();
+    assert!(server.contains("--home /var/lib/hero_livekit"));
+    assert!(
+        unit.contains("/var/lib/hero_livekit/egress.yaml:/etc/egress.yaml")
+            && unit.contains("EGRESS_CONFIG_FILE=/etc/egress.yaml"),
+        "{unit}"
+    );
+    // Stopping drains (SIGTERM lets recordings finish), with time for it.
+    assert!(unit.contains("docker stop --time 21600") && unit.contains("TimeoutStopSec=6h"));
 }
 
 /// Shipped code never starts, holds or kills a service. The one exception is

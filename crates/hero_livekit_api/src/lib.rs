@@ -7,6 +7,7 @@
 pub mod args;
 pub mod client;
 pub mod duration;
+pub mod egress;
 pub mod env_file;
 pub mod errors;
 pub mod limits;

@@ -83,6 +83,24 @@ methods! {
         "The audit log of mutating calls, newest first.";
     NodeListM = "node.list" (NoParams) -> NodeList,
         "The SFU nodes: read from Redis (classified like LiveKit's node selector) with what each was last seen to accept, or the one configured SFU.";
+    EgressStartRoomComposite = "egress.start_room_composite" (EgressRoomCompositeParams) -> EgressInfo,
+        "Record or stream a whole room through a layout template (LiveKit's StartRoomCompositeEgress).";
+    EgressStartParticipant = "egress.start_participant" (EgressParticipantParams) -> EgressInfo,
+        "Record or stream one participant's camera (or screen share) and microphone.";
+    EgressStartTrackComposite = "egress.start_track_composite" (EgressTrackCompositeParams) -> EgressInfo,
+        "Record or stream one audio and/or one video track, transcoded together.";
+    EgressStartTrack = "egress.start_track" (EgressTrackParams) -> EgressInfo,
+        "Export one track as published (no transcoding) to a file or a WebSocket.";
+    EgressStartWeb = "egress.start_web" (EgressWebParams) -> EgressInfo,
+        "Record or stream any web page.";
+    EgressListM = "egress.list" (EgressListParams) -> EgressList,
+        "Egresses LiveKit knows (running, or ended less than 24 h ago), by room, id or running only.";
+    EgressStop = "egress.stop" (EgressIdParams) -> EgressInfo,
+        "Stop an egress: it finishes and uploads what it recorded.";
+    EgressUpdateLayout = "egress.update_layout" (EgressUpdateLayoutParams) -> EgressInfo,
+        "Change the layout of a running room composite or web egress.";
+    EgressUpdateStream = "egress.update_stream" (EgressUpdateStreamParams) -> EgressInfo,
+        "Add or remove stream URLs of a running streaming egress.";
 }
 
 /// Params of `events.unsubscribe`.

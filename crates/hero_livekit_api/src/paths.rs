@@ -19,6 +19,8 @@ pub const MAX_SOCKET_PATH: usize = 107;
 /// File names inside the home dir.
 pub const LIVEKIT_YAML: &str = "livekit.yaml";
 pub const BACKEND_ENV: &str = "backend.env";
+/// Rendered for LiveKit's egress service when `[egress]` is enabled.
+pub const EGRESS_YAML: &str = "egress.yaml";
 pub const SERVER_DB: &str = "server.db";
 pub const SERVER_LOCK: &str = "server.lock";
 pub const BACKEND_DB: &str = "backend.db";

@@ -32,6 +32,9 @@ const SECRET_SUFFIXES: &[&str] = &[
     "_credentials",
     "_key_file",
     "_webhook_keys",
+    // S3's AssumeRole external id (`assume_role_external_id`, `s3_assume_role_external_id`):
+    // LiveKit redacts it in EgressInfo like a credential.
+    "_external_id",
 ];
 
 /// Whether a field, variable or YAML key of this name holds a secret.
@@ -168,6 +171,8 @@ mod tests {
             "stream_key",
             "credentials_json",
             "account_key",
+            "assume_role_external_id",
+            "s3_assume_role_external_id",
         ] {
             assert!(is_secret_name(n), "{n}");
         }

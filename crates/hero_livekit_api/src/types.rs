@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use crate::egress::*;
+
 /// For methods that take no parameters (`{}` or none at all).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -47,6 +49,9 @@ pub struct FileStatus {
 pub struct FilesStatus {
     pub livekit_yaml: FileStatus,
     pub backend_env: FileStatus,
+    /// Null while `[egress]` is disabled.
+    #[serde(default)]
+    pub egress_yaml: Option<FileStatus>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -79,6 +84,9 @@ pub struct Status {
     pub cluster: ClusterStatus,
     pub restart_required: bool,
     pub restart_reasons: Vec<String>,
+    /// The egress service (null while `[egress]` is disabled).
+    #[serde(default)]
+    pub egress: Option<EgressServiceStatus>,
 }
 
 /// How a node is classified, the way LiveKit's own node selector sees it.
@@ -228,6 +236,9 @@ pub struct NodeList {
 pub struct ConfigFiles {
     pub livekit_yaml: String,
     pub backend_env: String,
+    /// Null while `[egress]` is disabled.
+    #[serde(default)]
+    pub egress_yaml: Option<String>,
 }
 
 /// Lifecycle state of an API key (design §8).

@@ -24,6 +24,8 @@ pub const OVERRIDE_PREFIX: &str = "LK_BACKEND_";
 /// Optional variable: days to keep webhook events.
 pub const EVENT_RETENTION_DAYS: &str = "EVENT_RETENTION_DAYS";
 pub const DEFAULT_RETENTION_DAYS: u32 = 30;
+/// Optional variable: days to keep finished recordings in the catalogue (default: forever).
+pub const EGRESS_RETENTION_DAYS: &str = "EGRESS_RETENTION_DAYS";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,6 +47,8 @@ pub struct Cli {
 pub struct Settings {
     pub env: BackendEnv,
     pub event_retention_days: u32,
+    /// `None`: recordings are kept forever.
+    pub egress_retention_days: Option<u32>,
 }
 
 /// Everything `run` needs. Tests build it directly with short intervals.
@@ -173,9 +177,27 @@ pub fn settings_from_text(
                 reason: format!("{v:?} is not a positive whole number of days"),
             })?,
     };
+    let egress_retention_days = match vars.get(EGRESS_RETENTION_DAYS) {
+        None => None,
+        Some(v) => Some(
+            v.trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|d| *d > 0)
+                .ok_or_else(|| Error::Invalid {
+                    path: path.to_path_buf(),
+                    var: EGRESS_RETENTION_DAYS,
+                    reason: format!(
+                        "{v:?} is not a positive whole number of days (leave it out to keep \
+                         recordings forever)"
+                    ),
+                })?,
+        ),
+    };
     Ok(Settings {
         env,
         event_retention_days,
+        egress_retention_days,
     })
 }
 
@@ -212,6 +234,13 @@ mod tests {
         assert_eq!(s.env.port, 9000);
         assert_eq!(s.env.livekit_api_key, "APIkey");
         assert_eq!(s.event_retention_days, 30);
+        assert_eq!(s.egress_retention_days, None);
+        let kept = overrides_from(vec![(
+            "LK_BACKEND_EGRESS_RETENTION_DAYS".to_string(),
+            "90".to_string(),
+        )]);
+        let s = settings_from_text(Path::new("/x/backend.env"), &text, &kept).unwrap();
+        assert_eq!(s.egress_retention_days, Some(90));
         let secret_override = overrides_from(vec![(
             "LK_BACKEND_LIVEKIT_API_SECRET".to_string(),
             "hunter2-hunter2".to_string(),

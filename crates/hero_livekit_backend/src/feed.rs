@@ -24,6 +24,12 @@ fn live(row: &EventRow) -> LiveEvent {
         room: row.room_name.clone(),
         participant: row.participant_identity.clone(),
         created_at: hero_livekit_api::timefmt::rfc3339(row.created_at),
+        egress: crate::recordings::EVENTS
+            .contains(&row.event.as_str())
+            .then(|| crate::recordings::from_webhook(&row.body, row.received_at))
+            .flatten()
+            .as_ref()
+            .map(crate::recordings::EgressChange::from),
     }
 }
 

@@ -7,13 +7,15 @@
 //! - `store` — the event inbox behind one boundary (SQLite or PostgreSQL), group commit
 //! - `webhook` — LiveKit's webhook verification (also used by tools and tests to sign)
 //! - `routes/`, `serve` — the HTTP surface; `token` — the token endpoint's minting
-//! - `feed` — the live stream across replicas; `sessions` — who was in which room when
+//! - `feed` — the live stream across replicas; `sessions` — who was in which room when;
+//!   `recordings` — the permanent egress catalogue
 //! - `reload`, `metrics`, `state`, `error`
 
 pub mod config;
 mod error;
 mod feed;
 mod metrics;
+mod recordings;
 mod reload;
 mod routes;
 mod serve;
@@ -130,6 +132,15 @@ fn spawn_pruner(
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, days, "pruned old webhook events"),
                 Err(e) => tracing::warn!(error = %e, "cannot prune old webhook events"),
+            }
+            // The recordings catalogue is kept forever unless the operator set a retention.
+            if let Some(days) = settings.load().egress_retention_days {
+                let days = i64::from(days);
+                match store.prune_recordings(now_unix() - days * 86_400).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, days, "pruned old recordings"),
+                    Err(e) => tracing::warn!(error = %e, "cannot prune old recordings"),
+                }
             }
         }
     })

@@ -39,6 +39,9 @@ pub struct LiveEvent {
     pub room: Option<String>,
     pub participant: Option<String>,
     pub created_at: String,
+    /// For egress events: the recording whose catalogue row changed (`GET /api/egress/{id}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub egress: Option<crate::recordings::EgressChange>,
 }
 
 impl AppState {

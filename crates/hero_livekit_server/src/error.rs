@@ -52,6 +52,15 @@ pub enum Error {
     /// code and message as data.
     #[error("{msg}")]
     TwirpNotFound { msg: String },
+    /// A LiveKit error explained for an operator (side-services facts §4.2): our message (which
+    /// quotes LiveKit's), the JSON-RPC code it maps to, and LiveKit's code and text as data.
+    #[error("{message}")]
+    Explained {
+        code: i32,
+        message: String,
+        twirp_code: String,
+        msg: String,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -121,6 +130,16 @@ impl From<Error> for ErrorObjectOwned {
             }
             Error::LiveKit { twirp_code, msg: m } => ErrorObjectOwned::owned(
                 codes::LIVEKIT_ERROR,
+                msg,
+                Some(json!({"twirp_code": twirp_code, "msg": m})),
+            ),
+            Error::Explained {
+                code,
+                twirp_code,
+                msg: m,
+                ..
+            } => ErrorObjectOwned::owned(
+                code,
                 msg,
                 Some(json!({"twirp_code": twirp_code, "msg": m})),
             ),

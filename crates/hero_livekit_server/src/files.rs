@@ -1,10 +1,11 @@
 //! Files with secrets: written atomically (temp file in the same dir, fsync, rename, fsync the
-//! dir), mode 0600, and only when their content or mode is wrong, so an unchanged render never
-//! touches the file (no mtime churn for watchers).
+//! dir), mode 0600 (or 0640 with a chosen group, for a side service that runs as another user),
+//! and only when their content, mode or group is wrong, so an unchanged render never touches
+//! the file (no mtime churn for watchers).
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -29,6 +30,11 @@ pub fn set_mode(path: &Path, mode: u32) -> Result<()> {
 
 /// Makes `path` hold exactly `content` with mode 0600.
 pub fn ensure_file(path: &Path, content: &[u8]) -> Result<Outcome> {
+    ensure_file_as(path, content, 0o600, None)
+}
+
+/// Makes `path` hold exactly `content` with `mode` (0600 or 0640) and, when given, group `gid`.
+pub fn ensure_file_as(path: &Path, content: &[u8], want: u32, gid: Option<u32>) -> Result<Outcome> {
     let reason = match fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(Error::io("inspect", path)(e)),
@@ -44,22 +50,26 @@ pub fn ensure_file(path: &Path, content: &[u8]) -> Result<Outcome> {
                         "content differs from the render (edited)".to_string()
                     },
                 )
-            } else if mode != 0o600 {
-                Some(format!("mode {mode:04o}, expected 0600"))
+            } else if mode != want {
+                Some(format!("mode {mode:04o}, expected {want:04o}"))
+            } else if let Some(g) = gid.filter(|g| *g != meta.gid()) {
+                Some(format!("group {}, expected {g}", meta.gid()))
             } else {
                 return Ok(Outcome::Unchanged);
             }
         }
     };
-    write_atomic(path, content)?;
+    write_atomic_as(path, content, want, gid)?;
     Ok(match reason {
         None => Outcome::Created,
         Some(r) => Outcome::Rewritten(r),
     })
 }
 
-/// Temp file in the same dir, fsync, rename over `path`, fsync the dir.
-pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
+/// Temp file in the same dir, fsync, rename over `path`, fsync the dir. The temp file is created
+/// 0600 and gets its group and mode before any content is written, so the secret is never
+/// readable by anyone else.
+pub fn write_atomic_as(path: &Path, content: &[u8], mode: u32, gid: Option<u32>) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     // Unique per write, so two writers in one process never share a temp file.
@@ -75,6 +85,13 @@ pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
             .open(&tmp)?;
         // An existing temp file keeps its old mode through open(); force it.
         f.set_permissions(fs::Permissions::from_mode(0o600))?;
+        if let Some(g) = gid {
+            rustix::fs::fchown(&f, None, Some(rustix::fs::Gid::from_raw(g)))
+                .map_err(std::io::Error::from)?;
+        }
+        if mode != 0o600 {
+            f.set_permissions(fs::Permissions::from_mode(mode))?;
+        }
         f.write_all(content)?;
         f.sync_all()?;
         fs::rename(&tmp, path)?;
@@ -128,6 +145,29 @@ mod tests {
             0o600
         );
         assert_eq!(fs::read(&p).unwrap(), b"A=1\nB=2\n");
+    }
+
+    #[test]
+    fn a_group_readable_file_gets_its_mode_and_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("egress.yaml");
+        let own = rustix::process::getgid().as_raw();
+        assert_eq!(
+            ensure_file_as(&p, b"a: 1\n", 0o640, Some(own)).unwrap(),
+            Outcome::Created
+        );
+        let meta = fs::metadata(&p).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o640);
+        assert_eq!(meta.gid(), own);
+        assert_eq!(
+            ensure_file_as(&p, b"a: 1\n", 0o640, Some(own)).unwrap(),
+            Outcome::Unchanged
+        );
+        // Back to private: rewritten 0600.
+        assert!(matches!(
+            ensure_file(&p, b"a: 1\n").unwrap(),
+            Outcome::Rewritten(r) if r.contains("expected 0600")
+        ));
     }
 
     #[test]

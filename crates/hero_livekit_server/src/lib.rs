@@ -10,6 +10,7 @@
 //! - `keys` — the key rows and the rules about them (which key signs what)
 //! - `lifecycle` — observe the SFU → decide transitions → apply through the store → events
 //! - `render`, `sync`, `files` — typed renders of the files, written atomically when they differ
+//! - `side` — the side services' files (egress.yaml), typed after their Go yaml tags
 //! - `livekit`, `sfu` — the Twirp client and the SFU health probe
 //! - `rpc/` — one module per method group; `socket` — serving rpc.sock with peer checks
 //! - `tokens`, `livekit_limits`, `audit`, `events`, `secrets`, `lock`, `notify`
@@ -17,6 +18,7 @@
 mod audit;
 mod cluster;
 pub mod config;
+mod egress_client;
 mod error;
 mod events;
 mod files;
@@ -32,6 +34,7 @@ mod render;
 mod rpc;
 mod secrets;
 mod sfu;
+pub mod side;
 mod socket;
 mod state;
 mod store;
@@ -98,8 +101,12 @@ pub async fn boot(config: Config) -> Result<Booted> {
     // Boot step 6: one active key (minted on a fresh home), and transitions that fell due
     // while the server was down, committed before any file is rendered.
     let now = hero_livekit_api::timefmt::now_unix();
-    for k in store.retire_due(now).await? {
-        tracing::info!(api_key = %k, "key retired: its grace period ended");
+    // With egress, retiring a key waits for the recordings that sign with it, which only the
+    // first observation can list (side-services facts §6).
+    if !config.egress.enabled {
+        for k in store.retire_due(now).await? {
+            tracing::info!(api_key = %k, "key retired: its grace period ended");
+        }
     }
     if let Some(k) = store.ensure_active_key(now).await? {
         tracing::info!(api_key = %k, "minted the first API key");

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use hero_livekit_api::timefmt::now_unix;
 use hero_livekit_api::types::{
-    FleetSummary, KeyAcceptance, KeyChange, KeyState, NodeClass, SfuStatus,
+    EgressServiceStatus, FleetSummary, KeyAcceptance, KeyChange, KeyState, NodeClass, SfuStatus,
 };
+use livekit_protocol as proto;
 use serde_json::json;
 
 use crate::error::{Error, Result};
@@ -31,6 +32,109 @@ pub struct Observation {
     pub fleet: FleetSummary,
     pub restart_required: bool,
     pub restart_reasons: Vec<String>,
+    /// Null while `[egress]` is disabled.
+    pub egress: Option<EgressServiceStatus>,
+}
+
+/// When an egress began: `started_at` once active, else when LiveKit last touched it (a
+/// STARTING egress has no `started_at`), in Unix seconds.
+fn egress_began(e: &proto::EgressInfo) -> i64 {
+    let ns = if e.started_at > 0 {
+        e.started_at
+    } else {
+        e.updated_at
+    };
+    ns.div_euclid(1_000_000_000)
+}
+
+/// Retiring keys whose grace is over but which must stay in livekit.yaml: egress signs each
+/// recorder's 24 h join token with the key it read at start (side-services facts §6), so while
+/// a recording that began before the active key's activation is still running, the key it
+/// signs with may not leave the SFU. When the running egresses cannot be listed, every due key
+/// is held: a running recording is never broken on a guess.
+pub fn held_keys(
+    rows: &[KeyRow],
+    running: Option<&std::result::Result<Vec<proto::EgressInfo>, String>>,
+    now: i64,
+) -> Vec<String> {
+    let due: Vec<String> = rows
+        .iter()
+        .filter(|k| k.state == KeyState::Retiring && k.retire_at.is_some_and(|t| t <= now))
+        .map(|k| k.api_key.clone())
+        .collect();
+    let Some(running) = running else {
+        return Vec::new();
+    };
+    if due.is_empty() {
+        return due;
+    }
+    let Ok(running) = running else {
+        return due;
+    };
+    let switched = keys::signer(rows)
+        .ok()
+        .and_then(|k| k.activated_at)
+        .unwrap_or(i64::MAX);
+    let older = running.iter().any(|e| {
+        e.status <= proto::EgressStatus::EgressEnding as i32 && egress_began(e) < switched
+    });
+    if older { due } else { Vec::new() }
+}
+
+/// `status.egress`: the file, its key, what runs, what is held, and whether egress must be
+/// restarted to sign with the active key.
+fn egress_status(
+    state: &AppState,
+    rows: &[KeyRow],
+    running: &std::result::Result<Vec<proto::EgressInfo>, String>,
+    held: &[String],
+) -> EgressServiceStatus {
+    let signer = keys::signer(rows).ok();
+    let mut reasons = Vec::new();
+    let previous: Vec<&KeyRow> = rows
+        .iter()
+        .filter(|k| matches!(k.state, KeyState::Retiring | KeyState::Retired))
+        .collect();
+    if let (Some(signer), false) = (signer, previous.is_empty()) {
+        let since = signer
+            .activated_at
+            .map(hero_livekit_api::timefmt::rfc3339)
+            .unwrap_or_else(|| "the switch".into());
+        reasons.push(format!(
+            "egress.yaml names the new key {} since {since}: restart livekit-egress (SIGTERM lets \
+             running recordings finish) unless it started after that; until then it signs new \
+             recordings with {}",
+            signer.api_key,
+            previous
+                .iter()
+                .map(|k| k.api_key.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    for k in held {
+        reasons.push(format!(
+            "key {k} stays in livekit.yaml past its grace: a recording that started before the \
+             switch is still running and signs with it"
+        ));
+    }
+    EgressServiceStatus {
+        file: state
+            .config()
+            .path(hero_livekit_api::paths::EGRESS_YAML)
+            .display()
+            .to_string(),
+        api_key: signer.map(|k| k.api_key.clone()).unwrap_or_default(),
+        active: running.as_ref().ok().map(|r| {
+            r.iter()
+                .filter(|e| e.status <= proto::EgressStatus::EgressEnding as i32)
+                .count()
+        }),
+        error: running.as_ref().err().cloned(),
+        held_keys: held.to_vec(),
+        restart_required: !previous.is_empty(),
+        restart_reasons: reasons,
+    }
 }
 
 /// A transition the observation found due.
@@ -299,8 +403,28 @@ pub async fn observe(state: &AppState) -> Result<Observation> {
     // Timed and observed transitions are singleton work: one instance of a fleet makes them
     // (every one is a conditional update, so even a double run could not corrupt a key).
     let owner = state.owns_lifecycle();
-    if owner {
-        for k in state.store().retire_due(now_unix()).await? {
+    let running = if state.config().egress.enabled {
+        Some(
+            crate::egress_client::running(state)
+                .await
+                .map_err(|e| e.to_string()),
+        )
+    } else {
+        None
+    };
+    let now = now_unix();
+    let held = held_keys(&state.store().keys().await?, running.as_ref(), now);
+    if held != last.egress_held {
+        for k in held.iter().filter(|k| !last.egress_held.contains(k)) {
+            tracing::info!(api_key = %k, "key retirement held: a recording that started before the switch still runs");
+            state
+                .events()
+                .emit("key.retire_held", json!({ "api_key": k }));
+        }
+        last.egress_held = held.clone();
+    }
+    if owner && held.is_empty() {
+        for k in state.store().retire_due(now).await? {
             tracing::info!(api_key = %k, "key retired: its grace period ended");
             state.events().emit("key.retired", json!({ "api_key": k }));
             changed = true;
@@ -436,12 +560,16 @@ pub async fn observe(state: &AppState) -> Result<Observation> {
     let acceptance: HashMap<String, Acceptance> = keys_acceptance(&keys);
     state.set_acceptance(acceptance);
     state.set_node_views(views);
+    let egress = running
+        .as_ref()
+        .map(|r| egress_status(state, &rows, r, &held));
     Ok(Observation {
         sfu,
         keys,
         fleet,
         restart_required,
         restart_reasons: reasons,
+        egress,
     })
 }
 
@@ -674,6 +802,44 @@ mod tests {
         assert_eq!(
             due(&rows, &[live("n1", NotLoaded), live("n2", NotLoaded)]),
             vec![Transition::RevokeRetired("R".into())]
+        );
+    }
+
+    #[test]
+    fn a_retiring_key_is_held_while_a_recording_from_before_the_switch_runs() {
+        let mut old = row("OLD", KeyState::Retiring);
+        old.retire_at = Some(100);
+        let mut new = row("NEW", KeyState::Active);
+        new.activated_at = Some(50);
+        let rows = [old, new];
+        let egress = |began_s: i64, status: proto::EgressStatus| proto::EgressInfo {
+            started_at: began_s * 1_000_000_000,
+            status: status as i32,
+            ..Default::default()
+        };
+        let held = |list: Vec<proto::EgressInfo>, now| held_keys(&rows, Some(&Ok(list)), now);
+        // Egress disabled: nothing is ever held.
+        assert!(held_keys(&rows, None, 200).is_empty());
+        // A recording from before the switch (40 < 50) holds the due key…
+        assert_eq!(
+            held(vec![egress(40, proto::EgressStatus::EgressActive)], 200),
+            vec!["OLD".to_string()]
+        );
+        // …not yet due: nothing to hold.
+        assert!(held(vec![egress(40, proto::EgressStatus::EgressActive)], 99).is_empty());
+        // Recordings started after the switch, or finished ones, do not.
+        assert!(held(vec![egress(60, proto::EgressStatus::EgressActive)], 200).is_empty());
+        assert!(held(vec![egress(40, proto::EgressStatus::EgressComplete)], 200).is_empty());
+        // A STARTING egress counts from its last update.
+        let starting = proto::EgressInfo {
+            updated_at: 45 * 1_000_000_000,
+            ..Default::default()
+        };
+        assert_eq!(held(vec![starting], 200).len(), 1);
+        // Unknown (LiveKit could not be asked): held.
+        assert_eq!(
+            held_keys(&rows, Some(&Err("unreachable".into())), 200),
+            vec!["OLD".to_string()]
         );
     }
 

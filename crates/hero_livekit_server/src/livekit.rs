@@ -1,5 +1,5 @@
-//! Client of LiveKit's Twirp RoomService (facts §3), speaking protobuf with the SDK's own
-//! message types (`livekit_protocol`).
+//! Client of LiveKit's Twirp services (facts §3; side-services facts §4): the RoomService and
+//! `livekit.Egress`, speaking protobuf with the SDK's own message types (`livekit_protocol`).
 //!
 //! Written here rather than using `livekit_api::services::RoomClient` because that client
 //! (0.10) signs each call with a 6-hour token instead of a short-lived one, and decodes every
@@ -25,7 +25,13 @@ pub enum Grant {
     RoomList,
     /// roomAdmin is scoped to exactly one room.
     RoomAdmin(String),
+    /// Every `livekit.Egress` method (EnsureRecordPermission; not tied to a room).
+    RoomRecord,
 }
+
+/// The Twirp services the control plane calls.
+pub const ROOM_SERVICE: &str = "livekit.RoomService";
+pub const EGRESS_SERVICE: &str = "livekit.Egress";
 
 /// What the SFU said about a key (design §8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +96,10 @@ impl LiveKit {
                 room: room.clone(),
                 ..Default::default()
             },
+            Grant::RoomRecord => VideoGrants {
+                room_record: true,
+                ..Default::default()
+            },
         };
         AccessToken::with_api_key(key, secret)
             .with_ttl(CALL_TOKEN_TTL)
@@ -106,21 +116,37 @@ impl LiveKit {
         grant: Grant,
         req: Req,
     ) -> Result<Resp> {
+        self.call_service(ROOM_SERVICE, key, method, grant, req, None)
+            .await
+    }
+
+    /// One call of `service` (`livekit.RoomService`, `livekit.Egress`) signed by `key`;
+    /// `timeout` replaces the client's for calls LiveKit answers slowly by design.
+    pub async fn call_service<Req: Message, Resp: Message + Default>(
+        &self,
+        service: &str,
+        key: (&str, &str),
+        method: &str,
+        grant: Grant,
+        req: Req,
+        timeout: Option<Duration>,
+    ) -> Result<Resp> {
         let token = Self::token(key.0, key.1, &grant)?;
-        let url = format!("{}/twirp/livekit.RoomService/{method}", self.base);
+        let url = format!("{}/twirp/{service}/{method}", self.base);
         let unreachable = |reason: String| Error::LiveKitUnreachable {
             url: self.base.clone(),
             reason,
         };
-        let resp = self
+        let mut post = self
             .http
             .post(&url)
             .header("content-type", "application/protobuf")
             .bearer_auth(token)
-            .body(req.encode_to_vec())
-            .send()
-            .await
-            .map_err(|e| unreachable(describe(&e)))?;
+            .body(req.encode_to_vec());
+        if let Some(t) = timeout {
+            post = post.timeout(t);
+        }
+        let resp = post.send().await.map_err(|e| unreachable(describe(&e)))?;
         let status = resp.status();
         let is_json = resp
             .headers()

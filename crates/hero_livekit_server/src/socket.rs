@@ -71,6 +71,11 @@ fn supplementary_groups(pid: i32) -> Vec<u32> {
 
 /// Resolves a group name (or numeric gid) from /etc/group.
 pub fn resolve_group(name: &str) -> Result<u32> {
+    resolve_group_for("socket_group", name)
+}
+
+/// A group name or number as a gid; an unknown name is an error about `setting`.
+pub fn resolve_group_for(setting: &str, name: &str) -> Result<u32> {
     if let Ok(gid) = name.parse::<u32>() {
         return Ok(gid);
     }
@@ -84,7 +89,7 @@ pub fn resolve_group(name: &str) -> Result<u32> {
         })
         .next()
         .ok_or_else(|| Error::Config {
-            setting: "socket_group".into(),
+            setting: setting.into(),
             reason: format!("no group named {name:?}"),
         })
 }

@@ -63,6 +63,8 @@ pub struct Seen {
     pub classes: Option<HashMap<String, hero_livekit_api::types::NodeClass>>,
     /// Whether each node needed a restart at the last observation.
     pub node_restart: HashMap<String, bool>,
+    /// Retiring keys held for running recordings at the last observation.
+    pub egress_held: Vec<String>,
 }
 
 impl AppState {

@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::error::Result;
 use crate::files::{self, Outcome};
 use crate::render;
+use crate::side;
 use crate::store::Store;
 
 /// Names of generated secrets in the store.
@@ -51,7 +52,8 @@ fn file_status(path: &std::path::Path, content: &[u8], outcome: &Outcome) -> Fil
     }
 }
 
-/// Renders both files from the store and writes the ones that differ. `missing_is_repair` is
+/// Renders the files from the store (egress.yaml while `[egress]` is enabled) and writes the
+/// ones that differ. `missing_is_repair` is
 /// set when the home existed before, so a vanished file counts as repaired, not created.
 pub async fn sync_files(config: &Config, store: &Store, missing_is_repair: bool) -> Result<Synced> {
     let now = now_unix();
@@ -87,10 +89,38 @@ pub async fn sync_files(config: &Config, store: &Store, missing_is_repair: bool)
     }
     let backend_env = statuses.pop().expect("two files");
     let livekit_yaml = statuses.pop().expect("two files");
+    let egress_yaml = if config.egress.enabled {
+        let text = side::egress::render(config, &rows, side::egress::host_cores())?;
+        let path = config.path(paths::EGRESS_YAML);
+        let gid = config
+            .egress
+            .file_group
+            .as_deref()
+            .map(|g| crate::socket::resolve_group_for("egress.file_group", g))
+            .transpose()?;
+        let mut outcome =
+            files::ensure_file_as(&path, text.as_bytes(), config.egress.file_mode, gid)?;
+        if outcome == Outcome::Created && missing_is_repair {
+            outcome = Outcome::Rewritten("missing".into());
+        }
+        match &outcome {
+            Outcome::Unchanged => {}
+            Outcome::Created => tracing::info!(file = %path.display(), "wrote"),
+            Outcome::Rewritten(why) => {
+                tracing::warn!(file = %path.display(), reason = %why, "rewrote")
+            }
+        }
+        let status = file_status(&path, text.as_bytes(), &outcome);
+        changes.push((paths::EGRESS_YAML.to_string(), outcome));
+        Some(status)
+    } else {
+        None
+    };
     Ok(Synced {
         files: FilesStatus {
             livekit_yaml,
             backend_env,
+            egress_yaml,
         },
         revision,
         canaries: Canaries {

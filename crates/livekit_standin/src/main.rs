@@ -1,7 +1,8 @@
-//! `livekit-standin --config <livekit.yaml> --port <p> [--bind <ip>]`: the stand-in as a process,
-//! for end-to-end tests that run real binaries. Prints one ready line. SIGTERM/SIGINT drain like
-//! livekit-server (`nodes` entry SHUTTING_DOWN, then wait for participants to leave, checked every
-//! 5 s); a second signal stops at once. Either way the exit is clean (entry removed, exit 0).
+//! `livekit-standin --config <livekit.yaml> --port <p> [--bind <ip>] [--egress-retention <d>]`:
+//! the stand-in as a process, for end-to-end tests that run real binaries. Prints one ready
+//! line. SIGTERM/SIGINT drain like livekit-server (`nodes` entry SHUTTING_DOWN, then wait for
+//! participants to leave, checked every 5 s); a second signal stops at once. Either way the exit
+//! is clean (entry removed, exit 0).
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -23,6 +24,9 @@ struct Cli {
     /// Address to listen on; default `rtc.node_ip` when it is loopback, else 127.0.0.1.
     #[arg(long)]
     bind: Option<IpAddr>,
+    /// How long a finished egress stays in ListEgress (LiveKit: 24 h), e.g. 2s.
+    #[arg(long, value_parser = hero_livekit_api::duration::parse_duration)]
+    egress_retention: Option<Duration>,
 }
 
 #[tokio::main]
@@ -37,10 +41,13 @@ async fn main() -> anyhow::Result<()> {
     // Handlers first: a supervisor may send SIGTERM the moment it reads the ready line.
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
-    let options = Options {
+    let mut options = Options {
         bind: cli.bind,
         ..Options::port(cli.port)
     };
+    if let Some(r) = cli.egress_retention {
+        options.egress_retention = r;
+    }
     let standin = StandIn::start_with(&cli.config, options).await?;
     println!("livekit-standin ready on {}", standin.url());
     tokio::select! {

@@ -1,6 +1,7 @@
 //! The HTTP surface (design.md §6). `app` is a pure builder so tests can drive it directly.
 
 mod cors;
+mod egress;
 mod events;
 mod health;
 mod token;
@@ -38,6 +39,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/events", get(events::list))
         .route("/api/events/stream", get(events::stream))
         .route("/api/sessions", get(events::sessions))
+        .route("/api/egress", get(egress::list))
+        .route("/api/egress/{id}", get(egress::get))
         .route("/api/token", post(token::create).options(token::options))
         .fallback(|| async { Error::NotFound })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::read_body;
 use crate::error::{Error, Result};
+use crate::recordings::{self, EgressChange};
 use crate::state::{AppState, LiveEvent};
 use crate::store::{NewEvent, Stored};
 use crate::webhook::{EventSummary, body_sha256, verify};
@@ -45,6 +46,11 @@ pub async fn receive(State(state): State<AppState>, req: Request) -> Result<Json
     } else {
         summary.id.clone()
     };
+    // Parsed in full only for egress events: every other webhook stays on the lean path.
+    let recording = recordings::EVENTS
+        .contains(&summary.event.as_str())
+        .then(|| recordings::from_webhook(&body, now))
+        .flatten();
     let event = NewEvent {
         event_id,
         event: summary.event.clone(),
@@ -64,14 +70,18 @@ pub async fn receive(State(state): State<AppState>, req: Request) -> Result<Json
         room: event.room_name.clone(),
         participant: event.participant_identity.clone(),
         created_at: hero_livekit_api::timefmt::rfc3339(event.created_at),
+        egress: recording.as_ref().map(EgressChange::from),
     });
-    let status = match state.writer.store(event).await? {
+    let stored = state.writer.store(event).await?;
+    // The event is durable; now the recording it describes. If that fails the answer is 503,
+    // LiveKit retries, and the retry (a duplicate event) keeps the recording then.
+    let kept = match &recording {
+        Some(r) => state.store.upsert_recording(r).await?,
+        None => false,
+    };
+    let status = match stored {
         Stored::New => {
             state.metrics.webhooks_received.inc();
-            // Announced only once durable; nobody listening is fine.
-            if let Some(live) = live {
-                let _ = state.live.send(live);
-            }
             "stored"
         }
         Stored::Duplicate => {
@@ -79,5 +89,11 @@ pub async fn receive(State(state): State<AppState>, req: Request) -> Result<Json
             "duplicate"
         }
     };
+    // Announced only once durable (the catalogue too); nobody listening is fine.
+    if let Some(live) = live
+        && (stored == Stored::New || kept)
+    {
+        let _ = state.live.send(live);
+    }
     Ok(Json(json!({ "status": status })))
 }

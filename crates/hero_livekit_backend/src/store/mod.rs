@@ -51,6 +51,10 @@ macro_rules! on_pool {
     };
 }
 
+// The recordings catalogue, on the same pool (declared after `on_pool!`, which it uses).
+mod egress;
+pub use egress::{NewRecording, RecordingFilter, RecordingRow};
+
 /// A handle on the events database (cheap to clone).
 #[derive(Clone)]
 pub struct EventStore {

@@ -2,6 +2,7 @@
 //! (its own TempDir home and a 127.0.0.1:0 port). Set TEST_LOG=1 to see the logs.
 
 mod binary;
+mod egress;
 mod events;
 mod helpers;
 mod manifest;

@@ -16,7 +16,12 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::{Error, Result};
 
+pub(crate) mod egress;
 mod redis;
+pub use egress::{
+    AliOss, Azure, CpuCostSettings, Egress, EgressSettings, Gcp, HEALTH_PORT as EGRESS_HEALTH_PORT,
+    S3, SessionLimits, Storage,
+};
 pub use redis::{Redis, RedisBlock, RedisSettings, SENTINEL_TIMEOUT_MS};
 
 pub use hero_livekit_api::duration::Dur;
@@ -93,6 +98,10 @@ pub struct Settings {
     /// Extra livekit.yaml settings (TOML only), validated against LiveKit's known keys.
     #[arg(skip)]
     pub livekit_overrides: Option<toml::Table>,
+    /// `[egress]` (TOML only): LiveKit's egress service, for which egress.yaml is rendered.
+    #[arg(skip)]
+    #[serde(default)]
+    pub egress: EgressSettings,
 }
 
 impl Settings {
@@ -178,6 +187,8 @@ pub struct Config {
     /// `[livekit_overrides]` as JSON, ready to merge into the rendered livekit.yaml.
     #[serde(serialize_with = "redacted_json")]
     pub livekit_overrides: serde_json::Map<String, serde_json::Value>,
+    /// `[egress]`: egress.yaml is rendered while `enabled`.
+    pub egress: Egress,
 }
 
 /// A database URL. Its password is a secret: shown redacted (`config.get`, logs, Debug); only
@@ -364,6 +375,7 @@ impl Config {
         if sfu_port == 0 {
             return Err(invalid("sfu_port", "must be 1-65535"));
         }
+        let egress = s.egress.resolve(redis.as_ref(), sfu_port)?;
         let sfu_log_level = s
             .sfu_log_level
             .unwrap_or_else(|| "info".into())
@@ -448,6 +460,7 @@ impl Config {
                 .map(|o| o.trim_end_matches('/').to_string())
                 .collect(),
             livekit_overrides,
+            egress,
         })
     }
 
@@ -562,16 +575,60 @@ mod tests {
         assert!(example.livekit_overrides.contains_key("turn"));
     }
 
-    /// Every setting's key, as the TOML file spells it (`redis.address` for tables).
+    /// Settings with every table filled in (tables of tables appear only when set).
+    fn full_settings() -> Settings {
+        Settings {
+            egress: egress::sample(),
+            ..Default::default()
+        }
+    }
+
+    /// Every setting's key, as the TOML file spells it (`redis.address`,
+    /// `egress.storage.s3.bucket` for tables), with every storage provider filled in. The
+    /// backup's providers are the storage's type, so they are listed once.
     fn setting_keys() -> Vec<String> {
-        let v = serde_json::to_value(Settings::default()).unwrap();
-        let mut keys = Vec::new();
-        for (k, v) in v.as_object().unwrap() {
-            match v.as_object() {
-                Some(table) => keys.extend(table.keys().map(|sub| format!("{k}.{sub}"))),
-                None => keys.push(k.clone()),
+        let mut v = serde_json::to_value(full_settings()).unwrap();
+        let other: EgressSettings = toml::from_str(
+            "[storage.gcp]\ncredentials_json = \"{}\"\nbucket = \"b\"\n\
+             [storage.alioss]\naccess_key = \"k\"\nsecret = \"s\"\nendpoint = \"e\"\nbucket = \"b\"\n\
+             [storage.azure]\naccount_name = \"a\"\naccount_key = \"k\"\ncontainer_name = \"c\"",
+        )
+        .unwrap();
+        let other = serde_json::to_value(other).unwrap();
+        for provider in ["gcp", "alioss", "azure"] {
+            v["egress"]["storage"][provider] = other["storage"][provider].clone();
+        }
+        for provider in ["s3", "gcp", "alioss", "azure"] {
+            v["egress"]["backup"]
+                .as_object_mut()
+                .unwrap()
+                .remove(provider);
+        }
+        keys_of(&v)
+    }
+
+    /// The keys of the settings `config.get` shows for [`full_settings`].
+    fn shown_setting_keys() -> Vec<String> {
+        keys_of(&serde_json::to_value(full_settings()).unwrap())
+    }
+
+    fn keys_of(v: &serde_json::Value) -> Vec<String> {
+        fn walk(prefix: &str, v: &serde_json::Value, out: &mut Vec<String>) {
+            for (k, v) in v.as_object().unwrap() {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                if v.is_object() && k != "livekit_overrides" {
+                    walk(&key, v, out);
+                } else {
+                    out.push(key);
+                }
             }
         }
+        let mut keys = Vec::new();
+        walk("", v, &mut keys);
         keys
     }
 
@@ -585,7 +642,7 @@ mod tests {
                 continue;
             }
             let name = key.rsplit('.').next().unwrap();
-            if let Some((table, _)) = key.split_once('.') {
+            if let Some((table, _)) = key.rsplit_once('.') {
                 assert!(
                     EXAMPLE_CONFIG.contains(&format!("# [{table}]")),
                     "[{table}] missing"
@@ -602,24 +659,37 @@ mod tests {
 
     #[test]
     fn every_setting_is_in_config_get_with_its_secrets_redacted() {
-        let mut settings = Settings::default();
+        let mut settings = full_settings();
         settings.redis.address = Some("10.1.2.3:6379".into());
         settings.redis.password = Some("hunter2-redis".into());
         settings.livekit_overrides =
             Some(toml::from_str("[turn]\nenabled = true\n[redis]\npool_size = 3").unwrap());
         let shown = serde_json::to_value(Config::from_settings(settings, None).unwrap()).unwrap();
-        for key in setting_keys() {
+        for key in shown_setting_keys() {
             if UNLISTED.contains(&key.as_str()) {
                 continue;
             }
-            let found = match key.split_once('.') {
-                Some((table, sub)) => shown[table].get(sub).is_some(),
-                None => shown.get(&key).is_some() || shown.get(format!("{key}_s")).is_some(),
-            };
+            let (path, last) = key.rsplit_once('.').unwrap_or(("", &key));
+            let table = path
+                .split('.')
+                .filter(|p| !p.is_empty())
+                .fold(&shown, |v, p| &v[p]);
+            let found = table.get(last).is_some() || table.get(format!("{last}_s")).is_some();
             assert!(found, "config.get does not show {key}: {shown}");
         }
         assert_eq!(shown["redis"]["password"], "<redacted>");
         assert!(!shown.to_string().contains("hunter2"));
+        assert_eq!(shown["egress"]["storage"]["s3"]["secret"], "<redacted>");
+        assert_eq!(
+            shown["egress"]["backup"]["azure"]["account_key"],
+            "<redacted>"
+        );
+        assert_eq!(
+            shown["egress"]["session_limits"]["file_output_max_duration_s"],
+            14400.0
+        );
+        assert_eq!(shown["egress"]["file_mode"], "0640");
+        assert!(!shown.to_string().contains("s3-secret-value"));
         assert_eq!(shown["token_ttl_s"], 3600);
         assert_eq!(shown["livekit_overrides"]["redis"]["pool_size"], 3);
     }

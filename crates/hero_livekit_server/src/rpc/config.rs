@@ -33,8 +33,29 @@ fn config_files(state: &AppState) -> Result<ConfigFiles> {
         let path = state.config().path(name);
         std::fs::read_to_string(&path).map_err(Error::io("read", path))
     };
+    let egress_yaml = if state.config().egress.enabled {
+        Some(redacted_yaml(&read(paths::EGRESS_YAML)?)?)
+    } else {
+        None
+    };
     Ok(ConfigFiles {
         livekit_yaml: redact::yaml_text(&read(paths::LIVEKIT_YAML)?),
         backend_env: env_file::redact(&read(paths::BACKEND_ENV)?),
+        egress_yaml,
     })
+}
+
+/// A YAML file redacted through its structure (a multi-line secret such as a GCP key is a
+/// block scalar, which line-by-line redaction would show), comments kept.
+fn redacted_yaml(text: &str) -> Result<String> {
+    let doc: Value = serde_saphyr::from_str(text)
+        .map_err(|e| Error::Internal(format!("cannot read a rendered file: {e}")))?;
+    let body = serde_saphyr::to_string(&redact::json(doc))
+        .map_err(|e| Error::Internal(format!("cannot show a rendered file: {e}")))?;
+    let header: String = text
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    Ok(format!("{header}{body}"))
 }

@@ -40,5 +40,6 @@ async fn status(state: &AppState) -> Result<Status> {
         cluster,
         restart_required: seen.restart_required,
         restart_reasons,
+        egress: seen.egress,
     })
 }

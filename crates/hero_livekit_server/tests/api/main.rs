@@ -2,6 +2,7 @@
 //! binary for boot, restart, locking and signals.
 
 mod boot;
+mod egress;
 mod fleet;
 mod helpers;
 mod livekit;
