@@ -4,6 +4,7 @@
 
 mod audit;
 mod config;
+mod deploy;
 mod keys;
 mod meta;
 mod nodes;
@@ -34,6 +35,7 @@ pub fn module(state: AppState) -> RpcModule<AppState> {
     audit::register(&mut r);
     nodes::register(&mut r);
     rooms::register(&mut r);
+    deploy::register(&mut r);
     subscribe_events(&mut r.module);
     r.specs.push(MethodSpec::of::<methods::EventsSubscribe>());
     r.specs.push(MethodSpec::of::<methods::EventsUnsubscribe>());
