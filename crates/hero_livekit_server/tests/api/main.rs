@@ -5,5 +5,6 @@ mod boot;
 mod fleet;
 mod helpers;
 mod livekit;
+mod public;
 mod rpc;
 mod tokens;
