@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod cli;
+pub mod deploy;
 pub mod doctor;
 pub mod inspect;
 mod output;

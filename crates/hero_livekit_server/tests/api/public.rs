@@ -249,9 +249,15 @@ async fn without_public_nothing_of_it_is_rendered() {
 async fn a_render_caddy_refuses_leaves_the_file_on_disk_and_deploy_check_shows_caddys_words() {
     require("caddy");
     let dir = hero_livekit_testkit::temp_dir();
+    // deploy.check dials node_ip: tests keep it on loopback (and the ports private).
     let good = {
         let mut s: Settings = settings(dir.path());
-        s.public = public(BASE);
+        s.public = public(&format!(
+            "domain = \"lk.test\"\nemail = \"ops@lk.test\"\nnode_ip = \"127.0.0.1\"\nlan = true\nhttps_port = {}\nhttp_port = {}\nturn_udp_port = {}",
+            hero_livekit_testkit::free_port(),
+            hero_livekit_testkit::free_port(),
+            hero_livekit_testkit::free_port()
+        ));
         s
     };
     let app = spawn_with(|s| *s = good.clone()).await;
