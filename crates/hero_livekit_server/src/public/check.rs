@@ -97,7 +97,7 @@ pub async fn run(
     };
     let mut checks = consistency(config, p);
     checks.extend(dns(p, &pinned).await);
-    checks.push(node_ip(p));
+    checks.extend(node_ip(p));
     checks.extend(binds(p, config));
     checks.extend(proxy_configs(config, p));
     let https = |d: &str| SocketAddr::new(addr(d), p.https_port);
@@ -292,57 +292,33 @@ fn is_local(ip: IpAddr) -> bool {
 }
 
 /// node_ip sanity: public, and (sni) what HAProxy dials for TURN/TLS.
-fn node_ip(p: &Public) -> CheckItem {
+fn node_ip(p: &Public) -> Vec<CheckItem> {
     let ips = crate::config::public::node_ips(&p.node_ip).unwrap_or_default();
-    for ip in &ips {
-        if let Some(kind) = non_public(*ip) {
-            return if p.lan {
-                bad(
-                    "node_ip",
-                    None,
-                    CheckStatus::Warn,
-                    format!(
-                        "node_ip {ip} is {kind} (lan = true): only clients on that network can reach media"
-                    ),
-                    "for clients on the Internet set public.node_ip to the public IP and lan = false",
-                )
-            } else {
-                bad(
-                    "node_ip",
-                    None,
-                    CheckStatus::Error,
-                    format!("node_ip {ip} is {kind}; public clients cannot reach media"),
-                    "set public.node_ip to this machine's public IP (or lan = true for a LAN-only deployment)",
-                )
-            };
-        }
+    let mut out = Vec::new();
+    match ips.iter().find_map(|ip| non_public(*ip).map(|k| (ip, k))) {
+        Some((ip, kind)) if p.lan => out.push(bad("node_ip", None, CheckStatus::Warn,
+            format!("node_ip {ip} is {kind} (lan = true): only clients on that network can reach media"),
+            "for clients on the Internet set public.node_ip to the public IP and lan = false")),
+        Some((ip, kind)) => out.push(bad("node_ip", None, CheckStatus::Error,
+            format!("node_ip {ip} is {kind}; public clients cannot reach media"),
+            "set public.node_ip to this machine's public IP (or lan = true for a LAN-only deployment)")),
+        None => out.push(ok("node_ip", None, format!("node_ip {} is public", p.node_ip))),
     }
     if p.topology == Topology::Sni {
         let up = haproxy::turn_upstream(p);
-        if up.is_loopback() {
-            return bad(
-                "node_ip",
-                Some("turn_upstream"),
-                CheckStatus::Warn,
-                format!(
-                    "HAProxy dials {up} for TURN/TLS: LiveKit reports that loopback peer in XOR-MAPPED-ADDRESS and Firefox rejects it (no relay candidate)"
-                ),
-                "set public.turn_upstream_ip to this host's non-loopback address",
-            );
-        }
-        if !is_local(up) {
-            return bad(
-                "node_ip",
-                Some("turn_upstream"),
-                CheckStatus::Error,
-                format!(
-                    "HAProxy dials {up} for TURN/TLS, but {up} is not an address of this machine (1:1 NAT?)"
-                ),
-                "set public.turn_upstream_ip to this host's own (private) address",
-            );
-        }
+        out.push(if up.is_loopback() {
+            bad("node_ip", Some("turn_upstream"), CheckStatus::Warn,
+                format!("HAProxy dials {up} for TURN/TLS: LiveKit reports that loopback peer in XOR-MAPPED-ADDRESS and Firefox rejects it (no relay candidate)"),
+                "set public.turn_upstream_ip to this host's non-loopback address")
+        } else if !is_local(up) {
+            bad("node_ip", Some("turn_upstream"), CheckStatus::Error,
+                format!("HAProxy dials {up} for TURN/TLS, but {up} is not an address of this machine (1:1 NAT?)"),
+                "set public.turn_upstream_ip to this host's own (private) address")
+        } else {
+            ok("node_ip", Some("turn_upstream"), format!("HAProxy dials {up} for TURN/TLS, an address of this machine"))
+        });
     }
-    ok("node_ip", None, format!("node_ip {} is public", p.node_ip))
+    out
 }
 
 /// A port and what should hold it.

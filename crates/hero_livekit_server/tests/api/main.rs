@@ -5,6 +5,7 @@ mod boot;
 mod fleet;
 mod helpers;
 mod livekit;
+mod production;
 mod public;
 mod rpc;
 mod tokens;
