@@ -35,7 +35,7 @@ pub fn render(p: &Public) -> Option<String> {
          # here: the SNI picks LiveKit's TURN/TLS for {turn}, Caddy for every other name."
     );
     f.push_str(
-        "global\n\tmaxconn 20000\n\ndefaults\n\tmode tcp\n\ttimeout connect 5s\n\
+        "global\n\t# maxconn follows the file-descriptor limit (LimitNOFILE of the unit).\n\ndefaults\n\tmode tcp\n\ttimeout connect 5s\n\
          \t# WebSockets and TURN/TCP sit idle between keep-alives (production facts §4.7).\n\
          \ttimeout client 1h\n\ttimeout server 1h\n",
     );

@@ -377,6 +377,7 @@ async fn through_haproxy_and_caddy_with_pebble_certificates_and_a_turn_renewal_r
     .into();
     let mut turn = turn_tls(ports.turn_tls, &home, keys.clone()).await;
     let root = pebble.issuing_root();
+    hero_livekit_testkit::wait_for_tcp(ports.https, Duration::from_secs(20));
 
     // As a user: the stand-in answers through HAProxy and Caddy, lk-backend mints a token over
     // TLS, the WebSocket upgrades.
@@ -400,7 +401,10 @@ async fn through_haproxy_and_caddy_with_pebble_certificates_and_a_turn_renewal_r
         ),
     )
     .await;
-    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        status, 201,
+        "lk-backend's token endpoint answers 201 Created: {body}"
+    );
     let minted: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(
         minted["server_url"],
