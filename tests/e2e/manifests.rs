@@ -128,7 +128,9 @@ fn systemd_units_verify() {
         let u = u.unwrap().path();
         let text = std::fs::read_to_string(&u).unwrap();
         assert!(
-            text.contains("--home") || text.contains("livekit-server --config"),
+            text.contains("--home")
+                || text.contains("livekit-server --config")
+                || text.contains("/var/lib/hero_livekit/"),
             "{}: explicit --home",
             u.display()
         );
@@ -151,8 +153,8 @@ fn systemd_units_verify() {
     }
     assert_eq!(
         names.len(),
-        4,
-        "units for the three services and livekit-server"
+        6,
+        "units for the three services, livekit-server, and Caddy and HAProxy (design §12)"
     );
     let out = Command::new("systemd-analyze")
         .arg("verify")
