@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod cli;
 pub mod dbcopy;
+pub mod deploy;
 pub mod doctor;
 pub mod inspect;
 mod output;

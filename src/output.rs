@@ -596,3 +596,41 @@ pub fn checks(checks: &[Check]) {
         println!("{tag}  {}", c.text);
     }
 }
+
+/// `deploy check`: one line per check — status, what, and for a failure the fix.
+pub fn deploy_check(c: &DeployCheck) {
+    for item in &c.checks {
+        let status = match item.status {
+            CheckStatus::Ok => "ok",
+            CheckStatus::Warn => "WARN",
+            CheckStatus::Error => "FAIL",
+            CheckStatus::Skip => "skip",
+            CheckStatus::Info => "note",
+        };
+        let what = match &item.subject {
+            Some(s) => format!("{} {s}", item.check),
+            None => item.check.clone(),
+        };
+        match &item.fix {
+            Some(fix) if item.status != CheckStatus::Ok => {
+                println!("{status:<4}  {what}: {} — fix: {fix}", item.message)
+            }
+            _ => println!("{status:<4}  {what}: {}", item.message),
+        }
+    }
+    let failed = c
+        .checks
+        .iter()
+        .filter(|i| i.status == CheckStatus::Error)
+        .count();
+    if c.configured {
+        println!(
+            "{}",
+            if failed == 0 {
+                "deployment checks passed (see the notes)".to_string()
+            } else {
+                format!("{failed} check(s) failed")
+            }
+        );
+    }
+}

@@ -115,6 +115,9 @@ pub enum LocalCmd {
         #[arg(long)]
         bin_dir: Option<PathBuf>,
     },
+    /// Production on a public domain: write the [public] config, check the deployment
+    #[command(subcommand)]
+    Deploy(DeployCmd),
     /// Consistent online copy of server.db (it holds the secrets: written 0600)
     Backup {
         /// Destination [default: <home>/backups/server-<time>.db]
@@ -361,4 +364,51 @@ pub enum ConfigCmd {
     Show,
     /// The rendered livekit.yaml and backend.env
     Files,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeployCmd {
+    /// Run every production check (through the control plane): each failure with its cause
+    /// and fix
+    Check {
+        /// Pin a name to an address instead of asking DNS, e.g. lk.example.com=203.0.113.10
+        #[arg(long, value_name = "NAME=IP")]
+        resolve: Vec<String>,
+    },
+    /// Write the [public] config (idempotent; rerun with changes), print the DNS records, the
+    /// ports to open, the packages and the systemctl lines, then check what can be checked
+    Init(DeployInitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeployInitArgs {
+    /// The signalling domain, e.g. lk.example.com
+    #[arg(long)]
+    pub domain: String,
+    /// Contact email of the ACME account
+    #[arg(long)]
+    pub email: String,
+    /// sni (HAProxy on 443, recommended), caddy-only or two-ips [default: sni]
+    #[arg(long)]
+    pub topology: Option<String>,
+    /// This machine's public IP [default: kept from the file, else detected and confirmed
+    /// public]
+    #[arg(long)]
+    pub node_ip: Option<String>,
+    /// The TURN/TLS domain [default: turn.<domain>]
+    #[arg(long)]
+    pub turn_domain: Option<String>,
+    /// The token endpoint's domain [default: the signalling domain]
+    #[arg(long)]
+    pub token_domain: Option<String>,
+    /// two-ips: the second public IP (TURN/TLS on its 443)
+    #[arg(long)]
+    pub turn_ip: Option<String>,
+    /// Accept a private node IP (LAN-only deployment)
+    #[arg(long)]
+    pub lan: bool,
+    /// The control plane's TOML config file to write [default: $HERO_LIVEKIT_CONFIG, else
+    /// ~/hero/cfg/hero_livekit_server.toml]
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }

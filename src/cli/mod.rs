@@ -77,6 +77,11 @@ async fn run_local(cli: &Cli, cmd: &LocalCmd) -> Outcome {
         LocalCmd::Doctor { bin_dir } => Ok(local::doctor(&home(), &socket(), bin_dir).await),
         LocalCmd::Backup { path } => local::backup(&home(), &socket(), path.clone()).await,
         LocalCmd::Db(DbCmd::Copy { from, to, replace }) => local::db_copy(from, to, *replace).await,
+        LocalCmd::Deploy(DeployCmd::Check { resolve }) => {
+            let client = RpcClient::connect(&socket()).await?;
+            remote::deploy_check(&client, resolve, cli.json).await
+        }
+        LocalCmd::Deploy(DeployCmd::Init(args)) => local::deploy_init(cli, args).await,
     }
 }
 
@@ -122,7 +127,21 @@ mod tests {
 
     #[test]
     fn commands_on_files_are_local_and_the_rest_go_through_the_socket() {
-        for args in [&["up"][..], &["sfu", "install"], &["doctor"], &["backup"]] {
+        for args in [
+            &["up"][..],
+            &["sfu", "install"],
+            &["doctor"],
+            &["backup"],
+            &["deploy", "check"],
+            &[
+                "deploy",
+                "init",
+                "--domain",
+                "lk.example.com",
+                "--email",
+                "a@b.c",
+            ],
+        ] {
             assert!(matches!(parse(args), Command::Local(_)), "{args:?}");
         }
         for args in [

@@ -213,3 +213,17 @@ pub async fn rpc(client: &RpcClient, method: &str, params: Option<&str>) -> Outc
     output::print_json(&client.call_raw(method, params).await?);
     Ok(true)
 }
+
+/// `deploy check`: exit 1 when a check failed.
+pub async fn deploy_check(client: &RpcClient, resolve: &[String], json: bool) -> Outcome {
+    let mut params = DeployCheckParams::default();
+    for r in resolve {
+        let (name, ip) = r
+            .split_once('=')
+            .ok_or_else(|| Failure::Usage(format!("--resolve {r:?}: expected NAME=IP")))?;
+        params.resolve.insert(name.to_string(), ip.to_string());
+    }
+    let c = client.call::<DeployCheckM>(&params).await?;
+    output::show(json, &c, output::deploy_check);
+    Ok(c.ok)
+}

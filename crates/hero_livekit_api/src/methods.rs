@@ -81,6 +81,8 @@ methods! {
         "Change a participant's name, metadata, attributes or permission.";
     AuditListM = "audit.list" (AuditListParams) -> AuditList,
         "The audit log of mutating calls, newest first.";
+    DeployCheckM = "deploy.check" (DeployCheckParams) -> DeployCheck,
+        "The production checks of a public deployment ([public]): config, DNS, node IP, ports and who holds them, Caddy and HAProxy configs, certificates, the TURN certificate LiveKit serves, signalling through the proxy, STUN and TURN/TLS; each failure with its cause and fix.";
     NodeListM = "node.list" (NoParams) -> NodeList,
         "The SFU nodes: read from Redis (classified like LiveKit's node selector) with what each was last seen to accept, or the one configured SFU.";
     EgressStartRoomComposite = "egress.start_room_composite" (EgressRoomCompositeParams) -> EgressInfo,

@@ -700,6 +700,58 @@ pub struct EventItem {
     pub data: serde_json::Value,
 }
 
+/// Params of `deploy.check`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeployCheckParams {
+    /// Names pinned to addresses instead of asking DNS (like curl's `--resolve`), e.g. before
+    /// the records exist; the DNS check then says it was not consulted.
+    #[serde(default)]
+    pub resolve: BTreeMap<String, String>,
+}
+
+/// How one check of `deploy.check` went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    Ok,
+    /// Works, but something an operator should know or will hit later.
+    Warn,
+    /// Broken: the message says the cause, `fix` the fix.
+    Error,
+    /// Not run (its precondition is missing; the message says which).
+    Skip,
+    /// A statement, not a test (what a check from inside cannot prove).
+    Info,
+}
+
+/// One check of `deploy.check`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CheckItem {
+    /// Stable id: `config`, `dns`, `node_ip`, `binds`, `caddy_config`, `haproxy_config`,
+    /// `certificate`, `turn_cert_file`, `turn_cert_served`, `signalling`, `token_endpoint`,
+    /// `stun`, `turn_tls`, `outside`.
+    pub check: String,
+    /// What was checked (a domain, a port), when the check runs once per thing.
+    pub subject: Option<String>,
+    pub status: CheckStatus,
+    /// What was found; for a failure, the cause.
+    pub message: String,
+    /// For a failure or warning: what to do, in one line.
+    pub fix: Option<String>,
+}
+
+/// `deploy.check`: the production checks (production facts §7.3).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct DeployCheck {
+    /// False: no `[public]` (the loopback deployment); `checks` says so.
+    pub configured: bool,
+    pub topology: Option<String>,
+    /// No check has status `error`.
+    pub ok: bool,
+    pub checks: Vec<CheckItem>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -66,6 +66,11 @@ pub fn ensure_file_as(path: &Path, content: &[u8], want: u32, gid: Option<u32>) 
     })
 }
 
+/// [`write_atomic_as`] with mode 0600 and the process's group: for secrets only we read.
+pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
+    write_atomic_as(path, content, 0o600, None)
+}
+
 /// Temp file in the same dir, fsync, rename over `path`, fsync the dir. The temp file is created
 /// 0600 and gets its group and mode before any content is written, so the secret is never
 /// readable by anyone else.

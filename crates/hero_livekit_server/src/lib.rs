@@ -30,6 +30,7 @@ mod livekit_limits;
 pub mod livekit_schema;
 mod lock;
 mod notify;
+pub mod public;
 mod render;
 mod rpc;
 mod secrets;
@@ -169,9 +170,11 @@ impl Booted {
             lifecycle::OBSERVE_EVERY,
         ));
         let follower = tokio::spawn(follow_revisions(state.clone()));
+        let turn_certs = tokio::spawn(public::files::watch(state.clone()));
         shutdown.await;
         timer.abort();
         follower.abort();
+        turn_certs.abort();
         // Subscribers get a terminal item instead of a connection that just drops.
         state.events().emit(
             "error",

@@ -516,7 +516,10 @@ pub async fn observe(state: &AppState) -> Result<Observation> {
             last.node_restart.insert(id.clone(), required);
         }
     }
-    let restart_required = !needing.is_empty();
+    // LiveKit loads its TURN certificate once: a renewal needs a restart (design §12).
+    let turn = crate::public::turn_cert::restart_reason(state.config()).await;
+    let restart_required = !needing.is_empty() || turn.is_some();
+    reasons.extend(turn);
 
     if last.reachable != Some(sfu.reachable) {
         let kind = if sfu.reachable {

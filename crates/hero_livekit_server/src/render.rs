@@ -30,13 +30,20 @@ struct LiveKitYamlDoc {
     redis: Option<RedisBlock>,
     #[serde(skip_serializing_if = "Option::is_none")]
     prometheus: Option<Prometheus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    turn: Option<crate::public::livekit::Turn>,
 }
 
 #[derive(Serialize)]
 struct Rtc {
     tcp_port: u16,
     /// A scalar: LiveKit silently ignores a `{start, end}` map here.
-    udp_port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    udp_port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    port_range_start: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    port_range_end: Option<u16>,
     /// false: STUN discovery would override `node_ip` and fail startup where STUN is blocked.
     use_external_ip: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -190,11 +197,17 @@ pub fn livekit_yaml(
     canary_secret: &Secret,
 ) -> Result<LiveKitYaml> {
     let signer = keys::webhook_signer(keys)?;
+    let public_range = config
+        .public
+        .as_ref()
+        .map(crate::public::livekit::port_range);
     let base = LiveKitYamlDoc {
         port: config.sfu_port,
         rtc: Rtc {
             tcp_port: SFU_RTC_TCP_PORT,
-            udp_port: SFU_RTC_UDP_PORT,
+            udp_port: public_range.is_none().then_some(SFU_RTC_UDP_PORT),
+            port_range_start: public_range.map(|r| r.0),
+            port_range_end: public_range.map(|r| r.1),
             use_external_ip: false,
             node_ip: config.node_ip.clone(),
         },
@@ -217,6 +230,10 @@ pub fn livekit_yaml(
         },
         redis: config.redis.as_ref().map(Redis::block),
         prometheus: config.sfu_prometheus_port.map(|port| Prometheus { port }),
+        turn: config
+            .public
+            .as_ref()
+            .map(|p| crate::public::livekit::turn(p, &config.home)),
     };
     let mut doc = serde_json::to_value(&base).map_err(|e| Error::Internal(e.to_string()))?;
     if let Value::Object(map) = &mut doc {
@@ -237,6 +254,15 @@ pub fn livekit_yaml(
                 });
             }
         }
+    }
+    // STUN discovery overrides node_ip and fails where STUN is blocked (production facts §2.4).
+    if doc["rtc"]["use_external_ip"] == Value::Bool(true) && !doc["rtc"]["node_ip"].is_null() {
+        return Err(Error::Config {
+            setting: "livekit_overrides.rtc.use_external_ip".into(),
+            reason: "true would make LiveKit ignore node_ip (it discovers its IP over STUN and \
+                     fails to start where STUN is blocked): leave it false with node_ip set"
+                .into(),
+        });
     }
     livekit_schema::check(&doc).map_err(|reason| Error::Config {
         setting: "livekit_overrides".into(),

@@ -87,6 +87,7 @@ pub async fn sync_files(config: &Config, store: &Store, missing_is_repair: bool)
         statuses.push(file_status(&path, content, &outcome));
         changes.push((name.to_string(), outcome));
     }
+    changes.extend(crate::public::files::sync(config)?);
     let backend_env = statuses.pop().expect("two files");
     let livekit_yaml = statuses.pop().expect("two files");
     let egress_yaml = if config.egress.enabled {

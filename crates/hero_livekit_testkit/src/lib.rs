@@ -11,6 +11,7 @@
 //! - [`python`]: LiveKit's official Python SDK, the judge of our tokens and webhooks;
 //! - [`vectors`]: the committed encodings of LiveKit's own packages (`scripts/make-test-vectors`);
 //! - [`Redis`] and [`Postgres`]: private servers on loopback ports, stopped by pid or data dir;
+//! - [`Pebble`]: a private ACME CA (Let's Encrypt's test server) for Caddy;
 //! - [`checks`]: contracts several services share, checked the same way on each binary.
 //!
 //! It depends on no crate of the workspace, so any crate may use it without a cycle.
@@ -20,6 +21,7 @@ pub mod checks;
 pub mod http;
 mod in_process;
 mod logs;
+mod pebble;
 mod postgres;
 mod process;
 pub mod python;
@@ -31,6 +33,7 @@ mod wait;
 pub use bins::{sibling_bin, workspace_root};
 pub use in_process::{InProcess, StopSignal};
 pub use logs::init_logs;
+pub use pebble::Pebble;
 pub use postgres::Postgres;
 pub use process::{Exited, Proc};
 pub use redis::Redis;

@@ -27,6 +27,9 @@ pub struct VideoGrant {
     pub room_admin: Option<bool>,
     #[serde(default)]
     pub room: Option<String>,
+    /// `/rtc` (the signalling WebSocket).
+    #[serde(default)]
+    pub room_join: Option<bool>,
     /// Forward/MoveParticipant also need this to name the destination room.
     #[serde(default)]
     pub destination_room: Option<String>,

@@ -62,6 +62,9 @@ fn plain(status: StatusCode, body: impl Into<String>) -> Response {
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    if req.uri().path() == "/rtc" {
+        return rtc(&shared, req);
+    }
     let (parts, body) = req.into_parts();
     // LK collapses a leading `//`.
     let mut path = parts.uri.path().to_string();
@@ -196,4 +199,68 @@ async fn twirp(
         Service::Sip => crate::sip::call(shared, method, claims, enc, &bytes),
         Service::Agent => crate::agent_dispatch::call(shared, method, claims, enc, &bytes),
     }
+}
+
+/// `GET /rtc`: the signalling WebSocket. Like LK's `RTCService`, the token must allow joining
+/// a room; then the connection is upgraded (101 with the RFC 6455 accept key). The stand-in
+/// joins nobody: it closes the socket with status 1000 right away.
+fn rtc(shared: &Arc<Shared>, mut req: Request) -> Response {
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    let claims = match auth::extract_token(header, req.uri().query()) {
+        Err(e) => return plain(StatusCode::UNAUTHORIZED, e.to_string()),
+        Ok(None) => None,
+        Ok(Some(token)) => match auth::verify(&token, &shared.config.keys, crate::now_f64()) {
+            Ok(c) => Some(c),
+            Err(e) => return plain(StatusCode::UNAUTHORIZED, e.to_string()),
+        },
+    };
+    let joins = claims
+        .as_ref()
+        .and_then(|c| c.video.as_ref())
+        .is_some_and(|v| v.room_join.unwrap_or(false));
+    if !joins {
+        return plain(
+            StatusCode::UNAUTHORIZED,
+            "no permissions to access the room",
+        );
+    }
+    let upgrade = req
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let Some(key) = req
+        .headers()
+        .get("sec-websocket-key")
+        .and_then(|v| v.to_str().ok())
+        .filter(|_| upgrade)
+        .map(str::to_string)
+    else {
+        return plain(StatusCode::BAD_REQUEST, "Bad Request");
+    };
+    use base64::Engine;
+    use sha1::Digest;
+    let accept = base64::engine::general_purpose::STANDARD.encode(sha1::Sha1::digest(
+        format!("{key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11").as_bytes(),
+    ));
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    tokio::spawn(async move {
+        if let Ok(up) = on_upgrade.await {
+            use tokio::io::AsyncWriteExt;
+            let mut io = hyper_util::rt::TokioIo::new(up);
+            let _ = io.write_all(&[0x88, 0x02, 0x03, 0xe8]).await;
+        }
+    });
+    let mut r = StatusCode::SWITCHING_PROTOCOLS.into_response();
+    let h = r.headers_mut();
+    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    h.insert(
+        "sec-websocket-accept",
+        HeaderValue::from_str(&accept).expect("base64 is a header value"),
+    );
+    r
 }

@@ -17,11 +17,13 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::error::{Error, Result};
 
 pub(crate) mod egress;
+pub mod public;
 mod redis;
 pub use egress::{
     AliOss, Azure, CpuCostSettings, Egress, EgressSettings, Gcp, HEALTH_PORT as EGRESS_HEALTH_PORT,
     S3, SessionLimits, Storage,
 };
+pub use public::{Public, PublicSettings, Topology};
 pub use redis::{Redis, RedisBlock, RedisSettings, SENTINEL_TIMEOUT_MS};
 
 pub use hero_livekit_api::duration::Dur;
@@ -102,6 +104,10 @@ pub struct Settings {
     #[arg(skip)]
     #[serde(default)]
     pub egress: EgressSettings,
+    /// `[public]`: LiveKit on a public domain (TLS, TURN, Caddy, HAProxy)
+    #[command(flatten)]
+    #[serde(default)]
+    pub public: PublicSettings,
 }
 
 impl Settings {
@@ -189,6 +195,8 @@ pub struct Config {
     pub livekit_overrides: serde_json::Map<String, serde_json::Value>,
     /// `[egress]`: egress.yaml is rendered while `enabled`.
     pub egress: Egress,
+    /// `None`: the loopback deployment.
+    pub public: Option<Public>,
 }
 
 /// A database URL. Its password is a secret: shown redacted (`config.get`, logs, Debug); only
@@ -335,9 +343,14 @@ impl Config {
             s.livekit_url.as_deref().unwrap_or("http://127.0.0.1:7880"),
             &["http", "https"],
         )?;
+        let public = s.public.resolve()?;
         let public_url = check_url(
             "public_url",
-            s.public_url.as_deref().unwrap_or("ws://127.0.0.1:7880"),
+            s.public_url.as_deref().unwrap_or(
+                &public
+                    .as_ref()
+                    .map_or("ws://127.0.0.1:7880".into(), Public::public_url),
+            ),
             &["ws", "wss", "http", "https"],
         )?;
         if let Some(ip) = &s.node_ip {
@@ -397,9 +410,10 @@ impl Config {
                 format!("{backend_bind:?} is not an IP address"),
             ));
         }
-        let webhook_url = match s.webhook_url {
-            Some(u) => check_url("webhook_url", &u, &["http", "https"])?,
-            None => format!("http://127.0.0.1:{backend_port}/webhook"),
+        let webhook_url = match (s.webhook_url, &public) {
+            (Some(u), _) => check_url("webhook_url", &u, &["http", "https"])?,
+            (None, Some(p)) => p.webhook_url(),
+            (None, None) => format!("http://127.0.0.1:{backend_port}/webhook"),
         };
         let token_ttl = s.token_ttl.map_or(Duration::from_secs(3600), |d| d.0);
         let token_max_ttl = s.token_max_ttl.map_or(Duration::from_secs(86400), |d| d.0);
@@ -435,6 +449,7 @@ impl Config {
             },
             None => Default::default(),
         };
+        let node_ip = public::node_ip(&public, s.node_ip, &livekit_overrides)?;
         Ok(Config {
             home,
             socket,
@@ -443,7 +458,7 @@ impl Config {
             public_url,
             database_url,
             backend_database_url,
-            node_ip: s.node_ip,
+            node_ip,
             sfu_port,
             redis,
             sfu_prometheus_port: s.sfu_prometheus_port,
@@ -461,6 +476,7 @@ impl Config {
                 .collect(),
             livekit_overrides,
             egress,
+            public,
         })
     }
 
@@ -663,7 +679,11 @@ mod tests {
         settings.redis.address = Some("10.1.2.3:6379".into());
         settings.redis.password = Some("hunter2-redis".into());
         settings.livekit_overrides =
-            Some(toml::from_str("[turn]\nenabled = true\n[redis]\npool_size = 3").unwrap());
+            Some(toml::from_str("[room]\nempty_timeout = 60\n[redis]\npool_size = 3").unwrap());
+        settings.public = toml::from_str(
+            "domain = \"lk.example.com\"\nnode_ip = \"203.0.113.10\"\nemail = \"ops@example.com\"",
+        )
+        .unwrap();
         let shown = serde_json::to_value(Config::from_settings(settings, None).unwrap()).unwrap();
         for key in shown_setting_keys() {
             if UNLISTED.contains(&key.as_str()) {

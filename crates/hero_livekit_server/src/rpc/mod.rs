@@ -4,6 +4,7 @@
 
 mod audit;
 mod config;
+mod deploy;
 mod egress;
 mod keys;
 mod meta;
@@ -36,6 +37,7 @@ pub fn module(state: AppState) -> RpcModule<AppState> {
     nodes::register(&mut r);
     rooms::register(&mut r);
     egress::register(&mut r);
+    deploy::register(&mut r);
     subscribe_events(&mut r.module);
     r.specs.push(MethodSpec::of::<methods::EventsSubscribe>());
     r.specs.push(MethodSpec::of::<methods::EventsUnsubscribe>());

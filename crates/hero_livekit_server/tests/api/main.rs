@@ -6,6 +6,8 @@ mod egress;
 mod fleet;
 mod helpers;
 mod livekit;
+mod production;
+mod public;
 mod rpc;
 mod store;
 mod tokens;
