@@ -307,25 +307,31 @@ async fn public_settings_that_would_be_silently_ignored_are_refused_at_boot() {
         ("[turn]\ntls_port = 443", "livekit_overrides.turn.tls_port"),
     ];
     for (overrides, setting) in cases {
-        let mut s = Settings::default();
-        s.public = public(BASE);
-        s.livekit_overrides = Some(toml::from_str(overrides).unwrap());
+        let s = Settings {
+            public: public(BASE),
+            livekit_overrides: Some(toml::from_str(overrides).unwrap()),
+            ..Default::default()
+        };
         let err = hero_livekit_server::Config::from_settings(s, None)
             .unwrap_err()
             .to_string();
         assert!(err.contains(setting) && err.contains("[public]"), "{err}");
     }
-    let mut s = Settings::default();
-    s.public = public(BASE);
-    s.node_ip = Some("198.51.100.1".into());
+    let s = Settings {
+        public: public(BASE),
+        node_ip: Some("198.51.100.1".into()),
+        ..Default::default()
+    };
     let err = hero_livekit_server::Config::from_settings(s, None)
         .unwrap_err()
         .to_string();
     assert!(err.contains("differs from public.node_ip"), "{err}");
     // Without [public], use_external_ip with node_ip is refused too.
-    let mut s = Settings::default();
-    s.node_ip = Some("198.51.100.1".into());
-    s.livekit_overrides = Some(toml::from_str("[rtc]\nuse_external_ip = true").unwrap());
+    let mut s = Settings {
+        node_ip: Some("198.51.100.1".into()),
+        livekit_overrides: Some(toml::from_str("[rtc]\nuse_external_ip = true").unwrap()),
+        ..Default::default()
+    };
     let dir = hero_livekit_testkit::temp_dir();
     s.home = Some(dir.path().join("home"));
     s.socket = Some(dir.path().join("s/rpc.sock"));
