@@ -35,6 +35,7 @@ pub enum Nav {
     Overview,
     Nodes,
     Rooms,
+    Recordings,
     Tokens,
     Keys,
     Events,
@@ -46,6 +47,7 @@ const NAV: &[(Nav, &str, &str)] = &[
     (Nav::Overview, "/", "Overview"),
     (Nav::Nodes, "/nodes", "Nodes"),
     (Nav::Rooms, "/rooms", "Rooms"),
+    (Nav::Recordings, "/recordings", "Recordings"),
     (Nav::Tokens, "/tokens", "Tokens"),
     (Nav::Keys, "/keys", "Keys"),
     (Nav::Events, "/events", "Events"),
@@ -271,6 +273,30 @@ pub fn restart_banner(s: &Status) -> Markup {
     }
 }
 
+/// A length of time as an operator reads it: `42 s`, `3 min 05 s`, `1 h 02 min`.
+pub fn duration_text(secs: u64) -> String {
+    match secs {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min {:02} s", s / 60, s % 60),
+        s => format!("{} h {:02} min", s / 3600, s % 3600 / 60),
+    }
+}
+
+/// A file size in bytes, in the largest binary unit under 1024 (one decimal past bytes).
+pub fn bytes_text(n: i64) -> String {
+    const UNITS: &[&str] = &["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
 /// Shortens long text (metadata) for a table cell; the full text stays in the title.
 pub fn clip(s: &str, max: usize) -> Markup {
     if s.chars().count() <= max {
@@ -293,6 +319,19 @@ mod tests {
                 .into_string()
                 .contains("2026-11-26 13:00:00 UTC")
         );
+    }
+
+    #[test]
+    fn durations_and_sizes_read_plainly() {
+        assert_eq!(duration_text(0), "0 s");
+        assert_eq!(duration_text(59), "59 s");
+        assert_eq!(duration_text(185), "3 min 05 s");
+        assert_eq!(duration_text(3720), "1 h 02 min");
+        assert_eq!(bytes_text(0), "0 B");
+        assert_eq!(bytes_text(1023), "1023 B");
+        assert_eq!(bytes_text(1536), "1.5 KiB");
+        assert_eq!(bytes_text(5 * 1024 * 1024 + 1024 * 100), "5.1 MiB");
+        assert_eq!(bytes_text(3 * 1024_i64.pow(4)), "3.0 TiB");
     }
 
     #[test]

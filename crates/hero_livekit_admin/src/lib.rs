@@ -74,6 +74,11 @@ pub fn app(state: AppState) -> Router {
         .route("/rooms/{name}/delete", post(pages::rooms::delete))
         .route("/rooms/{name}/metadata", post(pages::rooms::metadata))
         .route("/rooms/{name}/data", post(pages::rooms::send_data))
+        .route("/rooms/{name}/egress", post(pages::rooms::record))
+        .route(
+            "/rooms/{name}/egress/{id}/stop",
+            post(pages::rooms::stop_egress),
+        )
         .route(
             "/rooms/{name}/participants/{identity}/remove",
             post(pages::rooms::remove),
@@ -95,6 +100,7 @@ pub fn app(state: AppState) -> Router {
         .route("/keys/rotate", post(pages::keys::rotate))
         .route("/keys/revoke", post(pages::keys::revoke))
         .route("/keys/import", post(pages::keys::import))
+        .route("/recordings", get(pages::recordings::page))
         .route("/events", get(pages::events::page))
         .route("/audit", get(pages::audit::page))
         .route("/config", get(pages::config::page))

@@ -71,7 +71,7 @@ pub async fn backend_ready(state: &AppState) -> Result<BackendReady> {
 }
 
 /// GET `path` (with its query) on the backend's privileged API.
-async fn backend_api(state: &AppState, path: &str, query: &[(&str, &str)]) -> Result<Value> {
+pub async fn backend_api(state: &AppState, path: &str, query: &[(&str, &str)]) -> Result<Value> {
     let info = state.rpc.call::<BackendInfoM>(&NoParams {}).await?;
     let mut url = url::Url::parse(info.url.trim_end_matches('/'))
         .and_then(|u| u.join(path))

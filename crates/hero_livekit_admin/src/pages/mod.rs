@@ -10,6 +10,7 @@ pub mod live;
 pub mod login;
 pub mod nodes;
 pub mod overview;
+pub mod recordings;
 pub mod rooms;
 pub mod tokens;
 

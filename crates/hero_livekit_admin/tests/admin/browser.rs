@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use hero_livekit_testkit::{InProcess, Proc, Redis, free_port, wait_until_async};
-use livekit_standin::{Source, StandIn, TrackKind, TrackSpec};
+use livekit_standin::{Options, Source, StandIn, TrackKind, TrackSpec};
 use serde_json::json;
 
 use crate::helpers::{
@@ -199,6 +199,13 @@ pub struct Stack {
 }
 
 pub async fn stack() -> Stack {
+    stack_with(None, Options::default()).await
+}
+
+/// [`stack`], and with `redis`: the control plane runs `[redis]` and `[egress]` on it, so the
+/// stand-in serves LiveKit's Egress service (with an egress worker registered unless
+/// `options.egress_worker` is false).
+pub async fn stack_with(redis: Option<&Redis>, options: Options) -> Stack {
     init_logs();
     let dir = hero_livekit_testkit::temp_dir();
     let sfu_port = free_port();
@@ -208,11 +215,24 @@ pub async fn stack() -> Stack {
         s.livekit_timeout = Some("2s".parse().unwrap());
         s.backend_port = Some(backend_port);
         s.backend_bind = Some("127.0.0.1".into());
+        if let Some(redis) = redis {
+            s.node_ip = Some("127.0.0.1".into());
+            s.sfu_port = Some(sfu_port);
+            s.redis.address = Some(format!("127.0.0.1:{}", redis.port()));
+            s.egress.enabled = Some(true);
+            s.egress.health_port = Some(free_port());
+        }
     })
     .await;
-    let sfu = StandIn::start(&server.home.join("livekit.yaml"), sfu_port)
-        .await
-        .unwrap();
+    let sfu = StandIn::start_with(
+        &server.home.join("livekit.yaml"),
+        Options {
+            port: sfu_port,
+            ..options
+        },
+    )
+    .await
+    .unwrap();
     let env_file = server.home.join("backend.env");
     let config =
         hero_livekit_backend::config::Config::from_file(env_file, BTreeMap::new()).unwrap();
@@ -515,4 +535,118 @@ async fn the_nodes_page_follows_the_fleet() {
         n.stop().await;
     }
     server.stop().await;
+}
+
+/// Issue 13's walkthrough: with the stand-in on a private Redis and an egress worker
+/// registered, record a room from its page, see it go active by itself, stop it, and find it
+/// on the Recordings page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_records_a_room_and_finds_it_on_the_recordings_page() {
+    let redis = Redis::start();
+    let stack = stack_with(
+        Some(&redis),
+        Options {
+            // A real worker takes seconds to go active; long enough to see "starting".
+            egress_start_delay: Duration::from_millis(2500),
+            egress_end_delay: Duration::from_millis(1500),
+            ..Options::default()
+        },
+    )
+    .await;
+    let admin = &stack.admin;
+    let b = Browser::start().await;
+    b.goto(&admin.login_url()).await;
+    b.wait_text("Control plane").await;
+
+    b.goto(&admin.url("/rooms")).await;
+    b.fill("#r-name", "all-hands").await;
+    b.click("#create-room button[type=submit]").await;
+    b.wait_text("Room all-hands is ready.").await;
+    stack.sfu.join(
+        "all-hands",
+        "alice",
+        "Alice",
+        &[TrackSpec {
+            kind: TrackKind::Video,
+            source: Source::Camera,
+            name: "cam".into(),
+        }],
+    );
+    b.click("#rooms a[href='/rooms/all-hands']").await;
+    b.wait_text("Nothing is being recorded or streamed").await;
+    b.wait_text("Live: updates as they happen").await;
+
+    // Record / Stream: to a file, speaker layout.
+    b.fill("#e-file", "all-hands/{room_name}-{time}").await;
+    b.find("#e-layout option[value='speaker']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.screenshot("30-room-record-form").await;
+    b.click("#record button[type=submit]").await;
+    let text = b.wait_text("started (starting).").await;
+    assert_eq!(b.path().await, "/rooms/all-hands");
+    let id = text
+        .split("Recording EG_")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .map(|t| format!("EG_{t}"))
+        .unwrap_or_else(|| panic!("no egress id in:\n{text}"));
+    assert!(id.starts_with("EG_"), "{id}");
+    b.find(&format!("tr[id='eg:{id}'][data-status='starting']"))
+        .await;
+    b.screenshot("31-room-recording-starting").await;
+
+    // It goes active by itself: egress_updated through lk-backend and /live, no reload.
+    let active = format!("tr[id='eg:{id}'][data-status='active']");
+    let start = Instant::now();
+    while b.client.find(Locator::Css(&active)).await.is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the recording never showed as active on the open page:\n{}",
+            b.text().await
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let row = b.find(&active).await.text().await.unwrap();
+    assert!(row.contains("recording"), "{row}");
+    b.screenshot("32-room-recording-active").await;
+
+    // Stop it (after the confirmation).
+    b.click(&format!("tr[id='eg:{id}'] button[type=submit]"))
+        .await;
+    b.client.accept_alert().await.unwrap();
+    b.wait_text(&format!("Stopping {id}: finishing (uploading)."))
+        .await;
+    b.screenshot("33-room-recording-stopping").await;
+    b.wait_text("Nothing is being recorded or streamed").await;
+
+    // Through the navigation to Recordings: complete, with where the file went.
+    b.click("nav.main a[href='/recordings']").await;
+    assert_eq!(b.path().await, "/recordings");
+    let done = format!("tr[id='rec:{id}'][data-status='complete']");
+    let start = Instant::now();
+    loop {
+        if b.client.find(Locator::Css(&done)).await.is_ok() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the recording never showed as complete:\n{}",
+            b.text().await
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let row = b.find(&done).await.text().await.unwrap();
+    assert!(
+        row.contains("complete") && row.contains("all-hands"),
+        "{row}"
+    );
+    assert!(row.contains("all-hands/all-hands-"), "the file: {row}");
+    assert!(row.contains(".mp4"), "{row}");
+    b.screenshot("34-recordings").await;
+
+    b.close().await;
+    stack.stop().await;
 }

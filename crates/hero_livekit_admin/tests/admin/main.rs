@@ -6,3 +6,4 @@ mod binary;
 mod browser;
 mod helpers;
 mod nodes;
+mod recordings;

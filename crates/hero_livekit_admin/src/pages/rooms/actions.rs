@@ -16,7 +16,7 @@ use hero_livekit_api::types::{
 };
 use serde::Deserialize;
 
-use super::room_url;
+use super::back_to;
 use crate::AppState;
 use crate::auth::Session;
 use crate::pages::{FormError, Success, flash_result, parse_pairs, parse_secs, parse_u32};
@@ -103,10 +103,6 @@ pub async fn delete(
 pub struct MetadataForm {
     #[serde(default)]
     metadata: String,
-}
-
-fn back_to(name: &str) -> Response {
-    Redirect::to(&room_url(name)).into_response()
 }
 
 pub async fn metadata(

@@ -1,14 +1,15 @@
 //! `/rooms/{name}`: one room's details and participants (with their tracks and the forms that
-//! act on them), its metadata and the send-data form.
+//! act on them), what is recording or streaming it (with Stop), the Record / Stream form, its
+//! metadata and the send-data form.
 
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use hero_livekit_api::methods::{ParticipantListM, RoomListM};
-use hero_livekit_api::types::{Participant, Room, RoomListParams, RoomParams};
+use hero_livekit_api::methods::{EgressListM, ParticipantListM, RoomListM};
+use hero_livekit_api::types::{EgressListParams, Participant, Room, RoomListParams, RoomParams};
 use maud::{Markup, html};
 
-use super::{participant_url, room_url};
+use super::{egress, participant_url, room_url};
 use crate::AppState;
 use crate::auth::{Flash, Session};
 use crate::error::Error;
@@ -23,16 +24,29 @@ pub async fn show(
         names: Some(vec![name.clone()]),
     };
     let room_params = RoomParams { room: name.clone() };
-    let (rooms, participants) = tokio::join!(
+    let egress_params = EgressListParams {
+        room: Some(name.clone()),
+        active: Some(true),
+        ..Default::default()
+    };
+    let (rooms, participants, running) = tokio::join!(
         state.rpc.call::<RoomListM>(&list_params),
         state.rpc.call::<ParticipantListM>(&room_params),
+        state.rpc.call::<EgressListM>(&egress_params),
     );
     let room: Result<Option<Room>, Error> =
         rooms.map(|l| l.rooms.into_iter().find(|r| r.name == name));
     let flash = state.sessions.take_flash(&session);
-    let mut present = vec!["metadata".to_string(), "data".to_string()];
+    let mut present = vec![
+        "metadata".to_string(),
+        "data".to_string(),
+        "record".to_string(),
+    ];
     if let Ok(p) = &participants {
         present.extend(p.participants.iter().map(|p| format!("p:{}", p.identity)));
+    }
+    if let Ok(l) = &running {
+        present.extend(l.egresses.iter().map(|e| format!("eg:{}", e.egress_id)));
     }
     let body = html! {
         p { a href="/rooms" { "← Rooms" } }
@@ -80,9 +94,11 @@ pub async fn show(
                     }
                 }
             }
+            (egress::running(&session, &name, &running, &flash))
             p.live { "Refreshes every 4 s" }
         }
         div.grid {
+            (egress::form(&session, &name, &flash))
             section.card aria-labelledby="h-metadata" {
                 h2 #h-metadata { "Metadata" }
                 form #room-metadata method="post" action={ (room_url(&name)) "/metadata" } {
