@@ -4,7 +4,8 @@
 //! restart required) on its own socket connection, and lk-backend's `/api/events/stream`
 //! (LiveKit's webhooks: rooms started and finished, participants joining and leaving, tracks).
 //!
-//! Every item goes out as a `change` event `{source, type, room}`; the page script re-fetches
+//! Every item goes out as a `change` event `{source, type, room}` (and `egress`: the id and
+//! status of the recording an egress webhook changed); the page script re-fetches
 //! its live regions. A source that is down is simply not followed; when both are gone the
 //! stream ends and the browser reconnects after `retry`, while the script polls meanwhile.
 
@@ -125,9 +126,13 @@ fn take_events(buf: &mut String) -> Vec<Value> {
                 let data: Value = field("data:")
                     .and_then(|d| serde_json::from_str(&d).ok())
                     .unwrap_or_default();
-                out.push(
-                    json!({ "source": "backend", "type": data["event"], "room": data["room"] }),
-                );
+                let mut change =
+                    json!({ "source": "backend", "type": data["event"], "room": data["room"] });
+                // An egress event names the recording whose catalogue row changed.
+                if data["egress"].is_object() {
+                    change["egress"] = data["egress"].clone();
+                }
+                out.push(change);
             }
             Some("lagged") => {
                 out.push(json!({ "source": "backend", "type": "lagged", "room": null }))
@@ -146,7 +151,9 @@ mod tests {
     fn backend_events_become_changes_and_partial_ones_wait() {
         let mut buf = String::from(
             ": subscribed\n\nevent: webhook\ndata: {\"id\":\"EV_1\",\"event\":\"participant_joined\",\
-             \"room\":\"standup\",\"participant\":\"alice\"}\n\n:\n\nevent: lagged\ndata: {\"missed\":3}\n\nevent: web",
+             \"room\":\"standup\",\"participant\":\"alice\"}\n\n:\n\nevent: lagged\ndata: {\"missed\":3}\n\n\
+             event: webhook\ndata: {\"id\":\"EV_2\",\"event\":\"egress_ended\",\"room\":\"standup\",\
+             \"egress\":{\"egress_id\":\"EG_1\",\"status\":\"complete\"}}\n\nevent: web",
         );
         let changes = take_events(&mut buf);
         assert_eq!(
@@ -154,6 +161,8 @@ mod tests {
             vec![
                 json!({"source": "backend", "type": "participant_joined", "room": "standup"}),
                 json!({"source": "backend", "type": "lagged", "room": null}),
+                json!({"source": "backend", "type": "egress_ended", "room": "standup",
+                       "egress": {"egress_id": "EG_1", "status": "complete"}}),
             ]
         );
         assert_eq!(buf, "event: web");
