@@ -548,7 +548,7 @@ async fn operator_records_a_room_and_finds_it_on_the_recordings_page() {
         Options {
             // A real worker takes seconds to go active; long enough to see "starting".
             egress_start_delay: Duration::from_millis(2500),
-            egress_end_delay: Duration::from_millis(1500),
+            egress_end_delay: Duration::from_millis(2500),
             ..Options::default()
         },
     )
@@ -619,6 +619,16 @@ async fn operator_records_a_room_and_finds_it_on_the_recordings_page() {
     b.client.accept_alert().await.unwrap();
     b.wait_text(&format!("Stopping {id}: finishing (uploading)."))
         .await;
+    // While it uploads there is nothing left to stop.
+    let ending = b
+        .find(&format!("tr[id='eg:{id}'][data-status='ending']"))
+        .await;
+    let row = ending.text().await.unwrap();
+    assert!(
+        row.contains("finishing (uploading)") && row.contains("stopping…"),
+        "{row}"
+    );
+    assert!(ending.find(Locator::Css("button")).await.is_err(), "{row}");
     b.screenshot("33-room-recording-stopping").await;
     b.wait_text("Nothing is being recorded or streamed").await;
 

@@ -9,7 +9,7 @@ use axum::{Extension, Form};
 use hero_livekit_api::errors::LIVEKIT_ERROR;
 use hero_livekit_api::methods::{EgressStartRoomComposite, EgressStop};
 use hero_livekit_api::types::{
-    EgressIdParams, EgressList, EgressRoomCompositeParams, FileOutput, StreamOutput,
+    EgressIdParams, EgressList, EgressRoomCompositeParams, EgressStatus, FileOutput, StreamOutput,
 };
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -168,9 +168,12 @@ pub fn running(
                                     td.num { (duration(e)) }
                                     td { (locations(e)) }
                                     td {
+                                        // Already stopping: LiveKit refuses a second stop.
+                                        @if e.status == EgressStatus::Ending { span.muted { "stopping…" } } @else {
                                         form.inline method="post" action=(stop_url(room, &e.egress_id)) data-confirm={ "Stop " (e.egress_id) "? It finishes and uploads what it recorded." } {
                                             (html::csrf(session))
                                             button.danger.small type="submit" aria-label={ "Stop " (e.egress_id) } { "Stop" }
+                                        }
                                         }
                                         (html::flash_at(flash, &target))
                                     }
