@@ -169,11 +169,13 @@ pub fn running(
                                     td { (locations(e)) }
                                     td {
                                         // Already stopping: LiveKit refuses a second stop.
-                                        @if e.status == EgressStatus::Ending { span.muted { "stopping…" } } @else {
-                                        form.inline method="post" action=(stop_url(room, &e.egress_id)) data-confirm={ "Stop " (e.egress_id) "? It finishes and uploads what it recorded." } {
-                                            (html::csrf(session))
-                                            button.danger.small type="submit" aria-label={ "Stop " (e.egress_id) } { "Stop" }
-                                        }
+                                        @if e.status == EgressStatus::Ending {
+                                            span.muted { "stopping…" }
+                                        } @else {
+                                            form.inline method="post" action=(stop_url(room, &e.egress_id)) data-confirm={ "Stop " (e.egress_id) "? It finishes and uploads what it recorded." } {
+                                                (html::csrf(session))
+                                                button.danger.small type="submit" aria-label={ "Stop " (e.egress_id) } { "Stop" }
+                                            }
                                         }
                                         (html::flash_at(flash, &target))
                                     }
