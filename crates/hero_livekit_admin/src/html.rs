@@ -39,6 +39,7 @@ pub enum Nav {
     Keys,
     Events,
     Audit,
+    Deployment,
     Config,
 }
 
@@ -50,6 +51,7 @@ const NAV: &[(Nav, &str, &str)] = &[
     (Nav::Keys, "/keys", "Keys"),
     (Nav::Events, "/events", "Events"),
     (Nav::Audit, "/audit", "Audit"),
+    (Nav::Deployment, "/deployment", "Deployment"),
     (Nav::Config, "/config", "Config"),
 ];
 

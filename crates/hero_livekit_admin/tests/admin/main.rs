@@ -4,5 +4,6 @@
 mod auth;
 mod binary;
 mod browser;
+mod deployment;
 mod helpers;
 mod nodes;
