@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use hero_livekit_api::methods::{ConfigGet, Method, NodeListM, StatusM};
 use hero_livekit_api::timefmt::{now_unix, parse_rfc3339};
-use hero_livekit_api::types::{FleetSummary, NoParams, NodeClass, NodeList};
+use hero_livekit_api::types::{ClusterStatus, FleetSummary, NoParams, NodeClass, NodeList};
 use hero_livekit_api::{RpcClient, env_file, paths};
 
 use crate::inspect;
@@ -308,24 +308,92 @@ pub async fn fleet(socket: &Path) -> Vec<Check> {
     };
     let status = match ask::<StatusM>(&client).await {
         Ok(s) => s,
-        Err(e) => return vec![fail(format!("the control plane's status failed: {e}"))],
+        Err(e) => {
+            // `status` reads the shared revision: a database that went away fails it.
+            return vec![fail(format!(
+                "the control plane's status failed: {e} (is its database reachable?)"
+            ))];
+        }
     };
+    let mut out = state_checks(&status.fleet.source, &status.cluster);
     if status.fleet.source != "redis" {
-        return vec![ok(format!(
+        out.push(ok(format!(
             "one SFU at {} (no [redis]: a fleet of several nodes needs one)",
             status.sfu.url
-        ))];
+        )));
+        return out;
     }
     // After `status`, so the nodes' restart reasons are from the observation it just made.
     let list = match ask::<NodeListM>(&client).await {
         Ok(l) => l,
-        Err(e) => return vec![fail(format!("node.list failed: {e}"))],
+        Err(e) => {
+            out.push(fail(format!("node.list failed: {e}")));
+            return out;
+        }
     };
     let address = ask::<ConfigGet>(&client)
         .await
         .ok()
         .and_then(|c| redis_address(&c));
-    fleet_checks(&status.fleet, &list, address.as_deref(), now_unix())
+    out.extend(fleet_checks(
+        &status.fleet,
+        &list,
+        address.as_deref(),
+        now_unix(),
+    ));
+    out
+}
+
+/// Where the control plane keeps its state, from `status` (which read the database, so it
+/// answers and is migrated: the server migrates it at boot). A fleet on Redis with the state in
+/// a local SQLite file is a warning: a control plane on a second machine would mint its own keys.
+pub fn state_checks(fleet_source: &str, c: &ClusterStatus) -> Vec<Check> {
+    let mut out = Vec::new();
+    let alive = c.instances.iter().filter(|i| i.alive).count();
+    match c.engine.as_str() {
+        "postgres" => out.push(ok(format!(
+            "state in PostgreSQL: reachable and migrated, revision {}, {alive} control plane(s) alive; {}",
+            c.revision,
+            if c.owns_lifecycle {
+                "this one makes the key transitions"
+            } else {
+                "another one makes the key transitions"
+            }
+        ))),
+        engine => {
+            out.push(ok(format!(
+                "state in {engine} (this machine only): revision {}",
+                c.revision
+            )));
+            if fleet_source == "redis" {
+                out.push(warn(
+                    "a fleet on Redis is configured but the control plane's state is in a local \
+                     SQLite file: a control plane on another machine would have its own keys. Put \
+                     every control plane and lk-backend on PostgreSQL (database_url, \
+                     backend_database_url; move the data with `hero_livekit db copy`)",
+                ));
+            }
+        }
+    }
+    for i in c
+        .instances
+        .iter()
+        .filter(|i| i.alive && i.instance_id != c.instance_id)
+    {
+        if !i.cluster_matches {
+            out.push(warn(format!(
+                "control plane {} renders a different cluster config (keys, webhook, redis, room \
+                 or overrides): give every instance the same settings",
+                i.instance_id
+            )));
+        } else if !i.current {
+            out.push(warn(format!(
+                "control plane {} rendered revision {}, the state is at {}: it has not caught up",
+                i.instance_id, i.rendered_revision, c.revision
+            )));
+        }
+    }
+    out
 }
 
 /// Where `[redis]` points, as `config.get` shows it (never with a password).
@@ -421,7 +489,7 @@ pub fn fleet_checks(
 
 #[cfg(test)]
 mod tests {
-    use hero_livekit_api::types::NodeInfo;
+    use hero_livekit_api::types::{InstanceInfo, NodeInfo};
 
     use super::*;
 
@@ -531,6 +599,66 @@ mod tests {
             )]
         );
         assert!(checks[0].text.starts_with("Redis answers: 0 node(s)"));
+    }
+
+    fn instance(id: &str, rendered: i64, matches: bool) -> InstanceInfo {
+        InstanceInfo {
+            instance_id: id.into(),
+            host: "h".into(),
+            home: "/var/lib/hero_livekit".into(),
+            node_ip: None,
+            rendered_revision: rendered,
+            current: rendered == 7,
+            cluster_sha256: String::new(),
+            cluster_matches: matches,
+            rendered_at: String::new(),
+            seen_at: String::new(),
+            alive: true,
+        }
+    }
+
+    #[test]
+    fn a_fleet_with_the_state_in_sqlite_is_a_warning_and_lagging_instances_are_named() {
+        let sqlite = ClusterStatus {
+            engine: "sqlite".into(),
+            revision: 7,
+            instance_id: "a".into(),
+            owns_lifecycle: true,
+            instances: vec![instance("a", 7, true)],
+        };
+        let checks = state_checks("redis", &sqlite);
+        assert_eq!(checks[1].level, Level::Warn);
+        assert!(checks[1].text.contains("state is in a local SQLite file"));
+        assert!(checks[1].text.contains("hero_livekit db copy"));
+        assert_eq!(state_checks("config", &sqlite).len(), 1);
+
+        let pg = ClusterStatus {
+            engine: "postgres".into(),
+            owns_lifecycle: false,
+            instances: vec![
+                instance("a", 7, true),
+                instance("b", 5, true),
+                instance("c", 7, false),
+            ],
+            ..sqlite
+        };
+        assert_eq!(
+            lines(&state_checks("redis", &pg)),
+            vec![
+                (
+                    Level::Ok,
+                    "state in PostgreSQL: reachable and migrated, revision 7, 3 control plane(s) alive; another one makes the key transitions"
+                ),
+                (
+                    Level::Warn,
+                    "control plane b rendered revision 5, the state is at 7: it has not caught up"
+                ),
+                (
+                    Level::Warn,
+                    "control plane c renders a different cluster config (keys, webhook, redis, room or overrides): give every instance the same settings"
+                ),
+            ]
+        );
     }
 
     #[test]

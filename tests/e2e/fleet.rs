@@ -239,6 +239,12 @@ async fn node_list_status_and_doctor_show_the_fleet_and_what_to_fix() {
         "{text}"
     );
     assert!(!text.contains("must restart"), "{text}");
+    // One machine's SQLite under a fleet: fine for one control plane, said plainly.
+    assert!(
+        line_with(&text, "warn  a fleet on Redis is configured")
+            .contains("state is in a local SQLite file"),
+        "{text}"
+    );
 
     // A rotation: every node must restart to load the new key; each is named with why.
     let o = f.cli(&["keys", "rotate"]).await;

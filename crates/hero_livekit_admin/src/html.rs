@@ -40,6 +40,7 @@ pub enum Nav {
     Keys,
     Events,
     Audit,
+    Deployment,
     Config,
 }
 
@@ -52,6 +53,7 @@ const NAV: &[(Nav, &str, &str)] = &[
     (Nav::Keys, "/keys", "Keys"),
     (Nav::Events, "/events", "Events"),
     (Nav::Audit, "/audit", "Audit"),
+    (Nav::Deployment, "/deployment", "Deployment"),
     (Nav::Config, "/config", "Config"),
 ];
 

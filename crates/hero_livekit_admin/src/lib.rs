@@ -104,6 +104,7 @@ pub fn app(state: AppState) -> Router {
         .route("/events", get(pages::events::page))
         .route("/audit", get(pages::audit::page))
         .route("/config", get(pages::config::page))
+        .route("/deployment", get(pages::deployment::page))
         .route(
             "/logout",
             get(pages::login::logout_page).post(pages::login::logout),

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod audit;
 pub mod config;
+pub mod deployment;
 pub mod events;
 pub mod keys;
 pub mod live;

@@ -18,6 +18,7 @@ const PAGES: &[&str] = &[
     "/events",
     "/audit",
     "/config",
+    "/deployment",
     "/logout",
     "/no-such-page",
 ];
@@ -318,7 +319,16 @@ async fn pages_say_when_the_control_plane_is_down_and_recover() {
     let admin = start_admin(&home, &socket).await;
     let cookie = login(&admin).await;
     for path in [
-        "/", "/nodes", "/rooms", "/keys", "/tokens", "/config", "/audit", "/events", "/rooms/x",
+        "/",
+        "/nodes",
+        "/rooms",
+        "/keys",
+        "/tokens",
+        "/config",
+        "/audit",
+        "/events",
+        "/rooms/x",
+        "/deployment",
     ] {
         let (status, body) = get(&admin, &cookie, path).await;
         assert_eq!(status, 200, "{path}");

@@ -36,7 +36,7 @@ pub fn render(p: &Public) -> Option<String> {
     );
     f.push_str(
         "global\n\t# maxconn follows the file-descriptor limit (LimitNOFILE of the unit).\n\ndefaults\n\tmode tcp\n\ttimeout connect 5s\n\
-         \t# WebSockets and TURN/TCP sit idle between keep-alives (production facts §4.7).\n\
+         \t# WebSockets and TURN/TCP sit idle between keep-alives (production facts §4, item 7).\n\
          \ttimeout client 1h\n\ttimeout server 1h\n",
     );
     let _ = writeln!(
