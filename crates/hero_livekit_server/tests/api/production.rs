@@ -51,6 +51,15 @@ impl Drop for TurnTls {
     }
 }
 
+impl TurnTls {
+    /// Stops listening and waits until the listener is closed, so the port can be bound again
+    /// (dropping only asks the task to stop; its socket closes when the task is gone).
+    async fn stop(mut self) {
+        self.task.abort();
+        let _ = (&mut self.task).await;
+    }
+}
+
 async fn turn_tls(port: u16, home: &Path, keys: BTreeMap<String, String>) -> TurnTls {
     let chain: Vec<CertificateDer<'static>> =
         CertificateDer::pem_file_iter(home.join("turn/turn.crt"))
@@ -540,7 +549,7 @@ async fn through_haproxy_and_caddy_with_pebble_certificates_and_a_turn_renewal_r
     );
 
     // The listener restarts (as LiveKit would): it serves the renewal, and all is green again.
-    drop(turn);
+    turn.stop().await;
     turn = turn_tls(ports.turn_tls, &home, keys).await;
     wait_until_async(
         "the restart reason gone",
