@@ -27,7 +27,9 @@ const SLOWLORIS: usize = 40;
 const BIG_BODY: usize = 10 * 1024 * 1024;
 /// Longer than lk-backend's 10 s header-read timeout, so its slowloris defence shows.
 const ATTACK: Duration = Duration::from_secs(12);
-const HEALTH_LIMIT: Duration = Duration::from_secs(1);
+/// Starved means health is not answered while the attack lasts; a slow answer on a busy shared
+/// machine is not starvation (this is not a speed goal: `benches/run` measures the latency).
+const HEALTH_LIMIT: Duration = Duration::from_secs(5);
 const RSS_LIMIT_KIB: u64 = 512 * 1024;
 
 trait Conn: AsyncRead + AsyncWrite + Unpin + Send {}
