@@ -2,7 +2,10 @@
 //! events (signed as livekit-server signs them) to a running lk-backend and count the ones
 //! answered 200, i.e. committed with synchronous=FULL.
 //!
-//! Usage: webhook_ingest <base-url> <api-key> <secret> [events] [senders]
+//! Usage: webhook_ingest <base-url>[,<base-url>...] <api-key> <secret> [events] [senders]
+//!
+//! With several base URLs (replicas behind a load balancer), the senders take turns: sender `n`
+//! posts to URL `n mod count`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,7 +17,12 @@ use hero_livekit_backend::webhook::sign;
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let base = args.get(1).expect("base url").clone();
+    let bases: Vec<String> = args
+        .get(1)
+        .expect("base url")
+        .split(',')
+        .map(String::from)
+        .collect();
     let (key, secret) = (args.get(2).expect("api key"), args.get(3).expect("secret"));
     let total: usize = args.get(4).and_then(|n| n.parse().ok()).unwrap_or(50_000);
     let senders: usize = args.get(5).and_then(|n| n.parse().ok()).unwrap_or(32);
@@ -40,9 +48,9 @@ async fn main() {
     let ok = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = vec![];
-    for _ in 0..senders {
+    for n in 0..senders {
         let (events, next, ok, client) = (events.clone(), next.clone(), ok.clone(), client.clone());
-        let url = format!("{base}/webhook");
+        let url = format!("{}/webhook", bases[n % bases.len()]);
         tasks.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -68,7 +76,9 @@ async fn main() {
     let secs = start.elapsed().as_secs_f64();
     let ok = ok.load(Ordering::Relaxed);
     println!(
-        "webhook ingest: {ok}/{total} events committed in {secs:.2} s with {senders} senders = {:.0} events/s",
+        "webhook ingest: {ok}/{total} events committed in {secs:.2} s with {senders} senders \
+         to {} replica(s) = {:.0} events/s",
+        bases.len(),
         ok as f64 / secs
     );
 }

@@ -61,25 +61,48 @@ async fn follow(
             w = wake.recv() => if w.is_none() { return },
             _ = tokio::time::sleep(BACKSTOP) => {}
         }
-        loop {
-            let rows = match store.events_after(last - LOOK_BACK, BATCH).await {
-                Ok(rows) => rows,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot read new events for the live stream");
-                    break;
-                }
-            };
-            let full = rows.len() as i64 == BATCH;
-            for row in &rows {
-                if announced.insert(row.seq) && out.receiver_count() > 0 {
-                    let _ = out.send(live(row));
-                }
-                last = last.max(row.seq);
-            }
-            announced = announced.split_off(&(last - LOOK_BACK));
-            if !full {
-                break;
+        if let Err(e) = catch_up(&store, &out, &mut last, &mut announced).await {
+            tracing::warn!(error = %e, "cannot read new events for the live stream");
+        }
+    }
+}
+
+/// Announces every stored row not announced yet. Reading the look-back window's bodies on every
+/// wake cost more than storing the events (each replica woke once per committed batch), so the
+/// window is read as numbers only: rows above `last` come in one range read, and a row below it
+/// (committed late by another replica, which is rare) alone.
+async fn catch_up(
+    store: &EventStore,
+    out: &broadcast::Sender<LiveEvent>,
+    last: &mut i64,
+    announced: &mut BTreeSet<i64>,
+) -> crate::error::Result<()> {
+    loop {
+        let late: Vec<i64> = store
+            .seqs_after(*last - LOOK_BACK, LOOK_BACK)
+            .await?
+            .into_iter()
+            .filter(|s| *s <= *last && !announced.contains(s))
+            .collect();
+        for seq in late {
+            if let Some(row) = store.event_at(seq).await? {
+                announce(out, announced, &row);
             }
         }
+        let rows = store.events_after(*last, BATCH).await?;
+        for row in &rows {
+            announce(out, announced, row);
+            *last = (*last).max(row.seq);
+        }
+        *announced = announced.split_off(&(*last - LOOK_BACK));
+        if (rows.len() as i64) < BATCH {
+            return Ok(());
+        }
+    }
+}
+
+fn announce(out: &broadcast::Sender<LiveEvent>, announced: &mut BTreeSet<i64>, row: &EventRow) {
+    if announced.insert(row.seq) && out.receiver_count() > 0 {
+        let _ = out.send(live(row));
     }
 }

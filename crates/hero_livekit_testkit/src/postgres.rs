@@ -23,6 +23,7 @@ pub struct Postgres {
     bin: PathBuf,
     port: u16,
     running: bool,
+    durable: bool,
     databases: AtomicU32,
     dir: TempDir,
 }
@@ -31,6 +32,16 @@ impl Postgres {
     /// initdb, then start on a port the OS says is free (another one if it was taken since).
     /// `fsync=off`: a test cluster need not survive a power cut.
     pub fn start() -> Postgres {
+        Postgres::start_with(false)
+    }
+
+    /// A cluster that keeps PostgreSQL's durable defaults (`fsync`, `synchronous_commit`,
+    /// `full_page_writes` on), as a real deployment runs it: for benchmarks, not tests.
+    pub fn start_durable() -> Postgres {
+        Postgres::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> Postgres {
         let bin = bin_dir();
         let dir = crate::temp_dir();
         if is_root() {
@@ -46,6 +57,7 @@ impl Postgres {
             bin,
             port: 0,
             running: false,
+            durable,
             databases: AtomicU32::new(0),
             dir,
         };
@@ -206,9 +218,13 @@ impl Postgres {
     }
 
     fn pg_ctl_start(&mut self) -> Result<(), String> {
+        let relaxed = if self.durable {
+            ""
+        } else {
+            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        };
         let options = format!(
-            "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off -c synchronous_commit=off \
-             -c full_page_writes=off",
+            "-c listen_addresses=127.0.0.1 -p {} -k {}{relaxed}",
             self.port,
             self.socket_dir().display()
         );

@@ -326,6 +326,33 @@ impl EventStore {
         })
     }
 
+    /// The sequence numbers stored after `seq`, in order: an index-only read, so the live stream
+    /// can tell which rows it has not announced yet without reading their bodies again.
+    pub async fn seqs_after(&self, seq: i64, limit: i64) -> Result<Vec<i64>> {
+        on_pool!(self, |p| sqlx::query_scalar(
+            "SELECT seq FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"
+        )
+        .bind(seq)
+        .bind(limit)
+        .fetch_all(p)
+        .await
+        .map_err(|e| Error::Storage(op("read new event numbers")(e))))
+    }
+
+    /// The event stored under `seq`, if any.
+    pub async fn event_at(&self, seq: i64) -> Result<Option<EventRow>> {
+        on_pool!(self, |p| {
+            sqlx::query_as(
+            "SELECT seq, event_id, event, room_name, room_sid, participant_identity, participant_sid,
+                    created_at, received_at, signing_key, body FROM events WHERE seq = $1",
+        )
+        .bind(seq)
+        .fetch_optional(p)
+        .await
+        .map_err(|e| Error::Storage(op("read an event")(e)))
+        })
+    }
+
     /// The highest `seq` stored (0 when empty).
     pub async fn last_seq(&self) -> Result<i64> {
         on_pool!(self, |p| sqlx::query_scalar(

@@ -123,6 +123,50 @@ async fn the_live_stream_of_one_replica_announces_what_another_stored() {
 }
 
 #[tokio::test]
+async fn a_row_committed_late_under_a_lower_number_is_announced_once() {
+    let pg = Postgres::start();
+    let url = pg.create_database();
+    let (a, b) = (replica(&url).await, replica(&url).await);
+    let db = url.rsplit('/').next().unwrap();
+    let mut stream = b
+        .client
+        .get(b.url("/api/events/stream"))
+        .bearer_auth(API_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let mut buf = String::new();
+    // Another replica's transaction takes a number, and commits after a later one is announced.
+    let late: i64 = pg
+        .psql(
+            db,
+            "SELECT nextval(pg_get_serial_sequence('events', 'seq'))",
+        )
+        .parse()
+        .unwrap();
+    let high = event_body("room_started", "EV_high", "ops", None, 1_795_700_300);
+    assert_eq!(a.signed_webhook(&high, KEY_A, SECRET_A).await.status(), 200);
+    let data: serde_json::Value =
+        serde_json::from_str(&next_event(&mut stream, &mut buf, "webhook").await).unwrap();
+    assert_eq!(data["id"], "EV_high");
+    pg.psql(
+        db,
+        &format!(
+            "INSERT INTO events (seq, event_id, event, room_name, created_at, received_at, signing_key, body) \
+             VALUES ({late}, 'EV_late', 'room_finished', 'ops', 1795700301, 1795700301, '{KEY_A}', '\\x7b7d'::bytea)"
+        ),
+    );
+    let data: serde_json::Value =
+        serde_json::from_str(&next_event(&mut stream, &mut buf, "webhook").await).unwrap();
+    assert_eq!(data["id"], "EV_late", "the late row is news");
+    let last = event_body("room_finished", "EV_last", "ops", None, 1_795_700_400);
+    assert_eq!(b.signed_webhook(&last, KEY_A, SECRET_A).await.status(), 200);
+    let data: serde_json::Value =
+        serde_json::from_str(&next_event(&mut stream, &mut buf, "webhook").await).unwrap();
+    assert_eq!(data["id"], "EV_last", "nothing was announced twice");
+}
+
+#[tokio::test]
 async fn a_database_outage_answers_503_loses_nothing_acknowledged_and_tokens_still_mint() {
     let mut pg = Postgres::start();
     let url = pg.create_database();
