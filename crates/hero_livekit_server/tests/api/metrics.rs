@@ -34,11 +34,19 @@ async fn a_scrape_shows_calls_keys_the_sfu_restarts_and_file_writes() {
     let fresh = scrape(port).await;
     // A fresh home: both files created at boot, nothing else yet.
     assert_eq!(
-        value(&fresh, "hero_livekit_file_writes_total", &[("file", "livekit.yaml"), ("reason", "created")]),
+        value(
+            &fresh,
+            "hero_livekit_file_writes_total",
+            &[("file", "livekit.yaml"), ("reason", "created")]
+        ),
         1.0
     );
     assert_eq!(
-        sample(&fresh, "hero_livekit_rpc_calls_total", &[("method", "token.create"), ("outcome", "ok")]),
+        sample(
+            &fresh,
+            "hero_livekit_rpc_calls_total",
+            &[("method", "token.create"), ("outcome", "ok")]
+        ),
         None
     );
 
@@ -60,34 +68,59 @@ async fn a_scrape_shows_calls_keys_the_sfu_restarts_and_file_writes() {
 
     let m = scrape(port).await;
     let calls = |method: &str, outcome: &str| {
-        value(&m, "hero_livekit_rpc_calls_total", &[("method", method), ("outcome", outcome)])
+        value(
+            &m,
+            "hero_livekit_rpc_calls_total",
+            &[("method", method), ("outcome", outcome)],
+        )
     };
     assert_eq!(calls("token.create", "ok"), 2.0);
     assert_eq!(calls("token.create", "invalid_params"), 1.0);
     assert_eq!(calls("keys.rotate", "ok"), 1.0);
     assert_eq!(
-        value(&m, "hero_livekit_rpc_duration_seconds_count", &[("method", "token.create")]),
+        value(
+            &m,
+            "hero_livekit_rpc_duration_seconds_count",
+            &[("method", "token.create")]
+        ),
         3.0
     );
-    assert!(value(&m, "hero_livekit_rpc_duration_seconds_sum", &[("method", "token.create")]) > 0.0);
+    assert!(
+        value(
+            &m,
+            "hero_livekit_rpc_duration_seconds_sum",
+            &[("method", "token.create")]
+        ) > 0.0
+    );
     assert_eq!(value(&m, "hero_livekit_keys", &[("state", "active")]), 1.0);
     assert_eq!(value(&m, "hero_livekit_keys", &[("state", "pending")]), 1.0);
     assert_eq!(value(&m, "hero_livekit_keys", &[("state", "revoked")]), 0.0);
     assert_eq!(value(&m, "hero_livekit_sfu_reachable", &[]), 1.0);
     assert_eq!(value(&m, "hero_livekit_restart_required", &[]), 1.0);
     assert_eq!(
-        value(&m, "hero_livekit_node_restart_required", &[("node", "config")]),
+        value(
+            &m,
+            "hero_livekit_node_restart_required",
+            &[("node", "config")]
+        ),
         1.0
     );
     assert_eq!(value(&m, "hero_livekit_nodes", &[("class", "live")]), 1.0);
     assert_eq!(value(&m, "hero_livekit_nodes", &[("class", "stale")]), 0.0);
     // The rotation re-rendered livekit.yaml (a new key in it) and backend.env did not change.
     assert_eq!(
-        value(&m, "hero_livekit_file_writes_total", &[("file", "livekit.yaml"), ("reason", "content")]),
+        value(
+            &m,
+            "hero_livekit_file_writes_total",
+            &[("file", "livekit.yaml"), ("reason", "content")]
+        ),
         1.0
     );
     assert_eq!(value(&m, "hero_livekit_events_subscribers", &[]), 1.0);
-    assert_eq!(value(&m, "hero_livekit_audit_write_failures_total", &[]), 0.0);
+    assert_eq!(
+        value(&m, "hero_livekit_audit_write_failures_total", &[]),
+        0.0
+    );
     // Without [redis] there is no Redis to be reachable, and no per-node stats to show.
     assert!(!m.contains("hero_livekit_redis_reachable"), "{m}");
     assert!(sample(&m, "hero_livekit_node_clients", &[("node", "config")]).is_none());
@@ -96,7 +129,10 @@ async fn a_scrape_shows_calls_keys_the_sfu_restarts_and_file_writes() {
     // The SFU goes away: the next observation says so.
     _sfu.stop().await;
     app.status().await;
-    assert_eq!(value(&scrape(port).await, "hero_livekit_sfu_reachable", &[]), 0.0);
+    assert_eq!(
+        value(&scrape(port).await, "hero_livekit_sfu_reachable", &[]),
+        0.0
+    );
     drop(rotated);
     app.stop().await;
 }
@@ -133,7 +169,10 @@ async fn no_secret_or_token_is_ever_in_the_metrics() {
         for pair in labels.split(['{', '}', ',']).filter(|p| p.contains('=')) {
             let (k, _) = pair.split_once('=').unwrap();
             assert!(
-                ["method", "outcome", "state", "class", "node", "file", "reason", "le"].contains(&k),
+                [
+                    "method", "outcome", "state", "class", "node", "file", "reason", "le"
+                ]
+                .contains(&k),
                 "unexpected label {k} in {line}"
             );
         }
