@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use hero_livekit_testkit::http::{Request, rpc};
-use hero_livekit_testkit::{Service, Site, free_port, workspace_root};
+use hero_livekit_testkit::{Proc, Redis, Service, Site, free_port, sibling_bin, workspace_root};
+use livekit_standin::{Options, StandIn};
 use serde_json::Value;
 
 /// livekit-server's own metrics, as exported (scale facts §9: LiveKit's
@@ -155,8 +156,48 @@ fn scrape(port: u16) -> String {
     resp.text()
 }
 
-#[test]
-fn the_grafana_dashboard_loads_and_queries_only_metrics_that_exist() {
+/// The control plane binary on a fleet (a private Redis, one stand-in node on 127.0.0.2) with its
+/// metrics listener, and lk-backend, each driven so that every family it has shows: a family
+/// with no sample yet is not in a scrape at all.
+async fn live_exporters(site: &Site) -> (Vec<Proc>, StandIn, Redis, String, String) {
+    let redis = Redis::start();
+    let (metrics_port, sfu_port) = (free_port(), free_port());
+    let mut server = Proc::spawn(
+        site.command_at(sibling_bin(Service::Server.binary()))
+            .args(["--livekit-url", &format!("http://127.0.0.2:{sfu_port}")])
+            .args(["--sfu-port", &sfu_port.to_string()])
+            .args(["--redis-address", &format!("127.0.0.1:{}", redis.port())])
+            .args(["--backend-port", &site.backend_port.to_string()])
+            .args(["--backend-bind", "127.0.0.1"])
+            .args(["--livekit-timeout", "2s"])
+            .args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}")]),
+    );
+    site.wait_ready(&mut server, Duration::from_secs(30));
+    let mut doc: Value = serde_saphyr::from_str(&site.read("livekit.yaml")).unwrap();
+    doc["rtc"]["node_ip"] = "127.0.0.2".into();
+    let file = site.dir().join("node.yaml");
+    std::fs::write(&file, serde_saphyr::to_string(&doc).unwrap()).unwrap();
+    let node = StandIn::start_with(&file, Options::port(sfu_port))
+        .await
+        .unwrap();
+    assert!(node.node_id().is_some(), "the node registered in Redis");
+    // `status` observes the fleet now (the timer would within 5 s).
+    rpc(&site.socket(), "status", serde_json::json!({})).unwrap();
+    let ours = scrape(metrics_port);
+
+    let backend = site.backend();
+    site.wait_backend(Duration::from_secs(20));
+    let refused = Request::post("/webhook")
+        .body("{}")
+        .send_tcp(site.backend_port)
+        .unwrap();
+    assert_eq!(refused.status, 401);
+    let backend_text = scrape(site.backend_port);
+    (vec![server, backend], node, redis, ours, backend_text)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_grafana_dashboard_loads_and_queries_only_metrics_that_exist() {
     let path = workspace_root().join("config/grafana/hero_livekit.json");
     let dash: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -173,19 +214,12 @@ fn the_grafana_dashboard_loads_and_queries_only_metrics_that_exist() {
 
     // Ours, from live exporters: the control plane with its metrics listener, and lk-backend.
     let site = Site::new();
-    let metrics_port = free_port();
-    let mut server = hero_livekit_testkit::Proc::spawn(
-        site.command(Service::Server)
-            .args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}")]),
-    );
-    site.wait_ready(&mut server, Duration::from_secs(30));
-    let _backend = site.backend();
-    site.wait_backend(Duration::from_secs(20));
-    rpc(&site.socket(), "health", serde_json::json!({})).unwrap();
-    let mut known = exported(&scrape(metrics_port));
-    let ours = known.len();
-    known.extend(exported(&scrape(site.backend_port)));
-    assert!(known.len() > ours, "lk-backend exported nothing new");
+    let (_procs, _node, _redis, ours, backend) = live_exporters(&site).await;
+    let mut known = exported(&ours);
+    assert!(known.contains("hero_livekit_node_cpu_load"), "{ours}");
+    let only_ours = known.len();
+    known.extend(exported(&backend));
+    assert!(known.len() > only_ours, "lk-backend exported nothing new");
     known.extend(LIVEKIT_SERVER.iter().map(|s| s.to_string()));
 
     let mut queries = Vec::new();
@@ -208,10 +242,13 @@ fn the_grafana_dashboard_loads_and_queries_only_metrics_that_exist() {
         }
     }
     for v in vars.iter().filter(|v| v["type"] == "query") {
-        queries.push((
-            v["name"].to_string(),
-            v["query"]["query"].as_str().unwrap().to_string(),
-        ));
+        // `label_values(metric, label)`: the metric is the selector before the comma.
+        let q = v["query"]["query"].as_str().unwrap();
+        let selector = q
+            .strip_prefix("label_values(")
+            .and_then(|r| r.split_once(','))
+            .map_or(q, |(m, _)| m);
+        queries.push((v["name"].to_string(), selector.to_string()));
     }
     let mut used = BTreeSet::new();
     for (title, expr) in &queries {
