@@ -199,3 +199,39 @@ async fn a_taken_metrics_port_fails_the_boot_before_the_socket_appears() {
     );
     assert!(!socket.exists());
 }
+
+/// A mutating call whose audit row cannot be written still answers (the failure is logged), and
+/// the metrics count it: here the audit table vanished under the running server.
+#[tokio::test]
+async fn an_audit_row_that_cannot_be_written_is_counted() {
+    use sqlx::Connection;
+    let (app, _sfu, port) = with_metrics().await;
+    app.mint("standup", "alice").await;
+    let m = scrape(port).await;
+    assert_eq!(
+        value(&m, "hero_livekit_audit_write_failures_total", &[]),
+        0.0
+    );
+    let db = format!("sqlite://{}", app.home.join("server.db").display());
+    let mut conn = sqlx::SqliteConnection::connect(&db).await.unwrap();
+    sqlx::query("ALTER TABLE audit RENAME TO audit_gone")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    app.mint("standup", "bob").await;
+    let m = scrape(port).await;
+    assert_eq!(
+        value(&m, "hero_livekit_audit_write_failures_total", &[]),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &m,
+            "hero_livekit_rpc_calls_total",
+            &[("method", "token.create"), ("outcome", "ok")]
+        ),
+        2.0
+    );
+    conn.close().await.unwrap();
+    app.stop().await;
+}
