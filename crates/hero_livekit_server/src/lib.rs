@@ -209,6 +209,7 @@ impl Booted {
         // released, so a successor never sees our socket as live.
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), handle.stopped()).await;
         let _ = std::fs::remove_file(&state.config().socket);
+        state.leave_leadership();
         state.store().close().await;
         Ok(())
     }

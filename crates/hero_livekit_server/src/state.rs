@@ -176,6 +176,12 @@ impl AppState {
         self.0.leadership.is_owner()
     }
 
+    /// At shutdown: leave the election, whose task holds a pooled connection for as long as it
+    /// runs (closing the pool waits for every connection to come back).
+    pub fn leave_leadership(&self) {
+        self.0.leadership.stop();
+    }
+
     pub fn instance_id(&self) -> &str {
         &self.0.instance_id
     }

@@ -4,7 +4,7 @@
 use hero_livekit_api::methods::*;
 use hero_livekit_api::types::*;
 use hero_livekit_server::config::{Config, Settings};
-use hero_livekit_testkit::free_port;
+use hero_livekit_testkit::{Postgres, free_port};
 use livekit_standin::StandIn;
 
 use crate::helpers::*;
@@ -201,23 +201,30 @@ async fn a_taken_metrics_port_fails_the_boot_before_the_socket_appears() {
 }
 
 /// A mutating call whose audit row cannot be written still answers (the failure is logged), and
-/// the metrics count it: here the audit table vanished under the running server.
+/// the metrics count it: here PostgreSQL refuses every new audit row (a trigger), under the
+/// running server.
 #[tokio::test]
 async fn an_audit_row_that_cannot_be_written_is_counted() {
-    use sqlx::Connection;
-    let (app, _sfu, port) = with_metrics().await;
+    let pg = Postgres::start();
+    let url = pg.create_database();
+    let database = url.rsplit('/').next().unwrap().to_string();
+    let port = free_port();
+    let app = spawn_with(|s| {
+        s.database_url = Some(url);
+        s.metrics_listen = Some(format!("127.0.0.1:{port}"));
+    })
+    .await;
     app.mint("standup", "alice").await;
     let m = scrape(port).await;
     assert_eq!(
         value(&m, "hero_livekit_audit_write_failures_total", &[]),
         0.0
     );
-    let db = format!("sqlite://{}", app.home.join("server.db").display());
-    let mut conn = sqlx::SqliteConnection::connect(&db).await.unwrap();
-    sqlx::query("ALTER TABLE audit RENAME TO audit_gone")
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    pg.psql(
+        &database,
+        "CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$ LANGUAGE plpgsql; \
+         CREATE TRIGGER refuse_audit BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION refuse_audit();",
+    );
     app.mint("standup", "bob").await;
     let m = scrape(port).await;
     assert_eq!(
@@ -232,6 +239,5 @@ async fn an_audit_row_that_cannot_be_written_is_counted() {
         ),
         2.0
     );
-    conn.close().await.unwrap();
     app.stop().await;
 }
