@@ -56,6 +56,11 @@ async fn a_scrape_shows_calls_keys_the_sfu_restarts_and_file_writes() {
         .rpc_http(r#"{"jsonrpc":"2.0","id":1,"method":"token.create","params":{"room":7}}"#)
         .await;
     assert_eq!(bad["error"]["code"], -32602, "{bad}");
+    // Calls inside a batch count one by one.
+    let batch = app
+        .rpc_http(r#"[{"jsonrpc":"2.0","id":1,"method":"health"},{"jsonrpc":"2.0","id":2,"method":"health"}]"#)
+        .await;
+    assert_eq!(batch.as_array().map(Vec::len), Some(2), "{batch}");
     let subscriber = app.client().await;
     let _events = subscriber.subscribe_events().await.unwrap();
     let rotated = app
@@ -77,6 +82,7 @@ async fn a_scrape_shows_calls_keys_the_sfu_restarts_and_file_writes() {
     assert_eq!(calls("token.create", "ok"), 2.0);
     assert_eq!(calls("token.create", "invalid_params"), 1.0);
     assert_eq!(calls("keys.rotate", "ok"), 1.0);
+    assert_eq!(calls("health", "ok"), 2.0);
     assert_eq!(
         value(
             &m,
