@@ -2,6 +2,7 @@
 
 mod cli;
 mod cluster;
+mod dashboard;
 mod dbcopy;
 mod egress;
 mod fleet;

@@ -16,6 +16,8 @@ use crate::error::Error;
 
 pub const CSS: &str = include_str!("../assets/app.css");
 pub const JS: &str = include_str!("../assets/app.js");
+/// The icon browsers ask for at `/favicon.ico` on every first page load.
+pub const FAVICON: &str = include_str!("../assets/favicon.svg");
 
 /// Content-Security-Policy: nothing external, inline style and script only by hash.
 pub static CSP: LazyLock<HeaderValue> = LazyLock::new(|| {

@@ -64,7 +64,7 @@ impl AppState {
     }
 }
 
-/// Every route. Only `/login` is reachable without a session.
+/// Every route. Only `/login` and `/favicon.ico` are reachable without a session.
 pub fn app(state: AppState) -> Router {
     let protected = Router::new()
         .route("/", get(pages::overview::page))
@@ -127,6 +127,7 @@ pub fn app(state: AppState) -> Router {
             "/login",
             get(pages::login::login_get).post(pages::login::login_post),
         )
+        .route("/favicon.ico", get(pages::favicon))
         .merge(protected)
         .layer(axum::middleware::map_response(html::security_headers))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

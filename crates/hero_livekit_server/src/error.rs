@@ -74,6 +74,20 @@ impl Error {
         move |source| Error::Io { what, path, source }
     }
 
+    /// A short, fixed name for the kind of error (the `outcome` label of the RPC metrics).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::InvalidParams { .. } => "invalid_params",
+            Error::NotFound(_) | Error::TwirpNotFound { .. } => "not_found",
+            Error::Conflict(_) => "conflict",
+            Error::Policy(_) => "policy",
+            Error::LiveKitUnreachable { .. } => "livekit_unreachable",
+            Error::LiveKit { .. } | Error::Explained { .. } => "livekit_error",
+            Error::Storage(_) | Error::Database { .. } => "storage",
+            _ => "internal",
+        }
+    }
+
     pub fn params(field: impl Into<String>, reason: impl Into<String>) -> Error {
         Error::InvalidParams {
             field: field.into(),

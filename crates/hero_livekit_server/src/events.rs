@@ -36,6 +36,11 @@ impl Events {
     pub fn subscribe(&self) -> broadcast::Receiver<EventItem> {
         self.tx.subscribe()
     }
+
+    /// Open subscriptions.
+    pub fn subscribers(&self) -> usize {
+        self.tx.receiver_count()
+    }
 }
 
 /// The terminal item of a subscription that ends.

@@ -13,6 +13,7 @@
 //! - `side` — the side services' files (egress.yaml), typed after their Go yaml tags
 //! - `livekit`, `sfu` — the Twirp client and the SFU health probe
 //! - `rpc/` — one module per method group; `socket` — serving rpc.sock with peer checks
+//! - `metrics` — the optional Prometheus listener (`metrics_listen`)
 //! - `tokens`, `livekit_limits`, `audit`, `events`, `secrets`, `lock`, `notify`
 
 mod audit;
@@ -29,6 +30,7 @@ mod livekit;
 mod livekit_limits;
 pub mod livekit_schema;
 mod lock;
+mod metrics;
 mod notify;
 pub mod public;
 mod render;
@@ -67,6 +69,7 @@ pub mod store_api {
 pub struct Booted {
     state: AppState,
     listener: UnixListener,
+    metrics: Option<tokio::net::TcpListener>,
     access: socket::Access,
     _lock: lock::InstanceLock,
 }
@@ -115,6 +118,12 @@ pub async fn boot(config: Config) -> Result<Booted> {
     let rows = store.keys().await?;
     let active = keys::signer(&rows)?.api_key.clone();
     let synced = sync::sync_files(&config, &store, !fresh).await?;
+    // Bound before the socket: a taken port fails the start, and dependents never see a ready
+    // socket of a server that is about to exit.
+    let metrics = match config.metrics_listen {
+        Some(addr) => Some(metrics::bind(addr).await?),
+        None => None,
+    };
 
     socket::prepare(&config.socket, group).await?;
     let listener = socket::bind(&config.socket, group)?;
@@ -128,6 +137,7 @@ pub async fn boot(config: Config) -> Result<Booted> {
     Ok(Booted {
         state,
         listener,
+        metrics,
         access,
         _lock: lock,
     })
@@ -145,6 +155,7 @@ impl Booted {
         let Booted {
             state,
             listener,
+            metrics,
             access,
             _lock,
         } = self;
@@ -171,7 +182,16 @@ impl Booted {
         ));
         let follower = tokio::spawn(follow_revisions(state.clone()));
         let turn_certs = tokio::spawn(public::files::watch(state.clone()));
+        let metrics = metrics.map(|l| {
+            if let Ok(addr) = l.local_addr() {
+                tracing::info!(%addr, "serving Prometheus metrics on /metrics");
+            }
+            tokio::spawn(metrics::serve(l, state.clone()))
+        });
         shutdown.await;
+        if let Some(m) = metrics {
+            m.abort();
+        }
         timer.abort();
         follower.abort();
         turn_certs.abort();
@@ -189,6 +209,7 @@ impl Booted {
         // released, so a successor never sees our socket as live.
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), handle.stopped()).await;
         let _ = std::fs::remove_file(&state.config().socket);
+        state.leave_leadership();
         state.store().close().await;
         Ok(())
     }

@@ -559,6 +559,13 @@ pub async fn observe(state: &AppState) -> Result<Observation> {
             },
         })
         .collect();
+    let node_restart: Vec<(String, bool)> = views
+        .iter()
+        .map(|(id, v)| (id.clone(), !v.restart_reasons.is_empty()))
+        .collect();
+    state
+        .metrics()
+        .observed(sfu.reachable, &snap, &node_restart, restart_required);
     let fleet = summary(&snap, &needing);
     let acceptance: HashMap<String, Acceptance> = keys_acceptance(&keys);
     state.set_acceptance(acceptance);

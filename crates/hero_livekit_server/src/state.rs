@@ -16,6 +16,7 @@ use crate::files::Outcome;
 use crate::fleet::Fleet;
 use crate::lifecycle::NodeView;
 use crate::livekit::{Acceptance, LiveKit};
+use crate::metrics::Metrics;
 use crate::secrets::Secret;
 use crate::store::{InstanceRecord, Leadership, Store};
 use crate::sync::{self, Canaries, Synced};
@@ -29,6 +30,7 @@ struct Inner {
     started: Instant,
     livekit: LiveKit,
     events: Events,
+    metrics: Metrics,
     files: Mutex<FilesStatus>,
     canaries: Mutex<Canaries>,
     /// The registered methods, for `rpc.discover`.
@@ -76,12 +78,17 @@ impl AppState {
             .unwrap_or_else(|_| "localhost".into());
         let instance_id = format!("{host}:{}", config.home.display());
         let leadership = store.leadership(LIFECYCLE_LOCK);
+        let metrics = Metrics::new(config.redis.is_some());
+        for (name, outcome) in &synced.changes {
+            metrics.file_written(name, outcome);
+        }
         AppState(Arc::new(Inner {
             config,
             store,
             started: Instant::now(),
             livekit,
             events: Events::default(),
+            metrics,
             files: Mutex::new(synced.files.clone()),
             canaries: Mutex::new(synced.canaries.clone()),
             specs: OnceLock::new(),
@@ -125,6 +132,10 @@ impl AppState {
         &self.0.events
     }
 
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+
     pub fn uptime(&self) -> Duration {
         self.0.started.elapsed()
     }
@@ -163,6 +174,12 @@ impl AppState {
     /// Whether this instance owns the singleton work (always, on SQLite).
     pub fn owns_lifecycle(&self) -> bool {
         self.0.leadership.is_owner()
+    }
+
+    /// At shutdown: leave the election, whose task holds a pooled connection for as long as it
+    /// runs (closing the pool waits for every connection to come back).
+    pub fn leave_leadership(&self) {
+        self.0.leadership.stop();
     }
 
     pub fn instance_id(&self) -> &str {
@@ -211,6 +228,7 @@ impl AppState {
             .rendered
             .store(synced.revision, std::sync::atomic::Ordering::Release);
         for (name, outcome) in &synced.changes {
+            self.metrics().file_written(name, outcome);
             if *outcome != Outcome::Unchanged {
                 self.events().emit(
                     "file.rewritten",

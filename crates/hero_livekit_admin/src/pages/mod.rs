@@ -24,6 +24,17 @@ use crate::auth::{Session, Sessions};
 use crate::error::Error;
 use crate::html;
 
+/// `/favicon.ico`: an SVG, said so by its content type (browsers take an SVG icon from any
+/// path). Served without a session: the login page asks for it too.
+pub async fn favicon() -> Response {
+    use axum::response::IntoResponse;
+    (
+        [(axum::http::header::CONTENT_TYPE, "image/svg+xml")],
+        html::FAVICON,
+    )
+        .into_response()
+}
+
 /// Unknown paths (behind the session guard, so they reveal nothing either).
 pub async fn not_found() -> Response {
     html::respond(

@@ -352,3 +352,32 @@ async fn pages_say_when_the_control_plane_is_down_and_recover() {
     let (_, body) = get(&admin, &cookie, "/keys").await;
     assert!(body.contains("Control plane unreachable"));
 }
+
+/// Browsers ask for `/favicon.ico` on every first page load, the login page included: it is
+/// served without a session (never a 404 or a redirect to the login), as an SVG said so.
+#[tokio::test]
+async fn the_favicon_is_served_without_a_session() {
+    let app = spawn_app().await;
+    let client = http();
+    for cookie in [None, Some(login(&app.admin).await)] {
+        let mut req = client.get(app.admin.url("/favicon.ico"));
+        if let Some(c) = &cookie {
+            req = req.header("cookie", c.as_str());
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 200, "with a session: {}", cookie.is_some());
+        assert_eq!(resp.headers()["content-type"], "image/svg+xml");
+        let body = resp.text().await.unwrap();
+        assert!(
+            body.starts_with("<svg") && body.trim_end().ends_with("</svg>"),
+            "{body}"
+        );
+    }
+    // Nothing else became public with it.
+    let resp = client
+        .get(app.admin.url("/favicon.ico/x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+}

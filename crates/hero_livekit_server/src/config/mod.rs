@@ -70,6 +70,10 @@ pub struct Settings {
     /// Port of the SFU's Prometheus endpoint (`prometheus.port`)
     #[arg(long, env = "HERO_LIVEKIT_SFU_PROMETHEUS_PORT")]
     pub sfu_prometheus_port: Option<u16>,
+    /// The control plane's own Prometheus listener (`GET /metrics`): a loopback `host:port`, or
+    /// a port alone for 127.0.0.1 [default: off]
+    #[arg(long, env = "HERO_LIVEKIT_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
     /// SFU log level: debug, info, warn or error [default: info]
     #[arg(long, env = "HERO_LIVEKIT_SFU_LOG_LEVEL")]
     pub sfu_log_level: Option<String>,
@@ -177,6 +181,8 @@ pub struct Config {
     /// `None`: single node, no Redis.
     pub redis: Option<Redis>,
     pub sfu_prometheus_port: Option<u16>,
+    /// `None`: no metrics listener. Always a loopback address.
+    pub metrics_listen: Option<std::net::SocketAddr>,
     pub sfu_log_level: String,
     pub backend_port: u16,
     pub backend_bind: String,
@@ -462,6 +468,11 @@ impl Config {
             sfu_port,
             redis,
             sfu_prometheus_port: s.sfu_prometheus_port,
+            metrics_listen: s
+                .metrics_listen
+                .as_deref()
+                .map(metrics_listen)
+                .transpose()?,
             sfu_log_level,
             backend_port,
             backend_bind,
@@ -493,6 +504,40 @@ impl Config {
     pub fn path(&self, name: &str) -> PathBuf {
         self.home.join(name)
     }
+}
+
+/// `metrics_listen`: a port alone means 127.0.0.1. The listener has no authentication and
+/// shows the deployment's shape (nodes, rooms, key states), so it listens on loopback only
+/// (design §3.2); a Prometheus elsewhere scrapes through an agent or a tunnel on this machine.
+fn metrics_listen(value: &str) -> Result<std::net::SocketAddr> {
+    use std::net::{Ipv4Addr, SocketAddr};
+    let v = value.trim();
+    let addr = if let Ok(port) = v.parse::<u16>() {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+    } else if let Some(port) = v.strip_prefix("localhost:") {
+        let port = port
+            .parse::<u16>()
+            .map_err(|_| invalid("metrics_listen", format!("{value:?} has no valid port")))?;
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+    } else {
+        v.parse::<SocketAddr>().map_err(|_| {
+            invalid(
+                "metrics_listen",
+                format!("{value:?} is not host:port (e.g. 127.0.0.1:9464) or a port"),
+            )
+        })?
+    };
+    if !addr.ip().is_loopback() {
+        return Err(invalid(
+            "metrics_listen",
+            format!(
+                "{value:?} is not a loopback address: the metrics listener has no \
+                 authentication, so it listens on 127.0.0.1 or [::1] only (scrape it from this \
+                 machine, e.g. with a Prometheus agent or an SSH tunnel)"
+            ),
+        ));
+    }
+    Ok(addr)
 }
 
 fn read_toml(path: &Path) -> Result<Settings> {
@@ -771,5 +816,32 @@ mod tests {
             .to_string();
         assert!(err.contains("107 bytes"), "{err}");
         assert!(Cli::try_parse_from(["s", "--token-ttl", "soon"]).is_err());
+    }
+
+    #[test]
+    fn the_metrics_listener_is_off_by_default_and_loopback_only() {
+        let c = Config::from_settings(Settings::default(), None).unwrap();
+        assert_eq!(c.metrics_listen, None);
+        let at = |v: &str| {
+            Config::load(parse(&["--metrics-listen", v]))
+                .map(|c| c.metrics_listen.unwrap().to_string())
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(at("9464").unwrap(), "127.0.0.1:9464");
+        assert_eq!(at("localhost:9464").unwrap(), "127.0.0.1:9464");
+        assert_eq!(at("127.0.0.2:9000").unwrap(), "127.0.0.2:9000");
+        assert_eq!(at("[::1]:9464").unwrap(), "[::1]:9464");
+        for refused in ["0.0.0.0:9464", "10.0.0.5:9464", "[::]:9464"] {
+            let err = at(refused).unwrap_err();
+            assert!(
+                err.contains("metrics_listen") && err.contains("not a loopback address"),
+                "{err}"
+            );
+        }
+        let err = at("metrics.example.com:9464").unwrap_err();
+        assert!(
+            err.contains("metrics_listen") && err.contains("host:port"),
+            "{err}"
+        );
     }
 }

@@ -100,14 +100,17 @@ pub async fn watch(state: crate::state::AppState) {
         let cfg = state.config().clone();
         let p = p.clone();
         match tokio::task::spawn_blocking(move || turn_cert::sync(&cfg, &p)).await {
-            Ok(Ok(Some(outcome))) => state.events().emit(
-                "file.rewritten",
-                serde_json::json!({
-                    "file": super::TURN_CERT,
-                    "path": state.config().path(super::TURN_CERT).display().to_string(),
-                    "reason": match outcome { Outcome::Rewritten(r) => r, _ => "created".into() },
-                }),
-            ),
+            Ok(Ok(Some(outcome))) => {
+                state.metrics().file_written(super::TURN_CERT, &outcome);
+                state.events().emit(
+                    "file.rewritten",
+                    serde_json::json!({
+                        "file": super::TURN_CERT,
+                        "path": state.config().path(super::TURN_CERT).display().to_string(),
+                        "reason": match outcome { Outcome::Rewritten(r) => r, _ => "created".into() },
+                    }),
+                )
+            }
             Ok(Ok(None)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "cannot copy the TURN certificate"),
             Err(e) => tracing::warn!(error = %e, "TURN certificate task failed"),

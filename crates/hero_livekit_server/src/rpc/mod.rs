@@ -88,12 +88,25 @@ impl Registry {
                 move |params: Params<'static>, state, ext: Extensions| {
                     let handler = handler.clone();
                     async move {
-                        let p = parse::<M::Params>(&params)?;
-                        let call = Call {
-                            state: (*state).clone(),
-                            peer: ext.get::<Peer>().copied(),
+                        // Timed here rather than in a jsonrpsee RPC middleware: this sees every
+                        // call, the ones inside a batch included, and its typed outcome.
+                        let started = std::time::Instant::now();
+                        let result = match parse_typed::<M::Params>(&params) {
+                            Ok(p) => {
+                                let call = Call {
+                                    state: (*state).clone(),
+                                    peer: ext.get::<Peer>().copied(),
+                                };
+                                handler(call, p).await
+                            }
+                            Err(e) => Err(e),
                         };
-                        handler(call, p).await.map_err(ErrorObjectOwned::from)
+                        state.metrics().rpc_call(
+                            M::NAME,
+                            crate::metrics::outcome(&result),
+                            started.elapsed(),
+                        );
+                        result.map_err(ErrorObjectOwned::from)
                     }
                 },
             )
@@ -123,6 +136,7 @@ impl Registry {
                 if let Err(e) =
                     crate::audit::record(state.store(), M::NAME, peer, logged, &outcome).await
                 {
+                    state.metrics().audit_write_failed();
                     tracing::error!(error = %e, method = M::NAME, "could not write the audit log");
                 }
                 result
@@ -174,13 +188,20 @@ fn subscribe_events(module: &mut RpcModule<AppState>) {
 /// Decodes params given by name. No params (or null) means `{}`; positional arrays are refused
 /// with a message saying to send an object. Errors name the offending field.
 pub fn parse<T: DeserializeOwned>(params: &Params<'_>) -> std::result::Result<T, ErrorObjectOwned> {
+    parse_typed(params).map_err(ErrorObjectOwned::from)
+}
+
+fn parse_typed<T: DeserializeOwned>(params: &Params<'_>) -> Result<T> {
     let raw = params
         .as_str()
         .map(str::trim)
         .filter(|s| !s.is_empty() && *s != "null")
         .unwrap_or("{}");
     if raw.starts_with('[') {
-        return Err(Error::params("params", "send params by name, as one JSON object").into());
+        return Err(Error::params(
+            "params",
+            "send params by name, as one JSON object",
+        ));
     }
     let mut de = serde_json::Deserializer::from_str(raw);
     serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| {
@@ -192,7 +213,7 @@ pub fn parse<T: DeserializeOwned>(params: &Params<'_>) -> std::result::Result<T,
             .next()
             .unwrap_or(&reason)
             .to_string();
-        Error::params(field, reason).into()
+        Error::params(field, reason)
     })
 }
 

@@ -27,6 +27,14 @@ impl Leadership {
     pub fn is_owner(&self) -> bool {
         *self.owner.borrow()
     }
+
+    /// Stops contending for the lock and gives its connection back (released with it), so the
+    /// pool can close when the server stops.
+    pub fn stop(&self) {
+        if let Some(t) = &self.task {
+            t.abort();
+        }
+    }
 }
 
 impl Drop for Leadership {

@@ -30,6 +30,10 @@ fn ip(i: usize) -> String {
 
 impl Fleet {
     async fn new() -> Fleet {
+        Fleet::with(|_| {}).await
+    }
+
+    async fn with(tweak: impl FnOnce(&mut hero_livekit_server::config::Settings)) -> Fleet {
         let redis = Redis::start();
         let port = free_port();
         let app = spawn_with(|s| {
@@ -37,6 +41,7 @@ impl Fleet {
             s.sfu_port = Some(port);
             s.livekit_url = Some(format!("http://{}:{port}", ip(0)));
             s.livekit_timeout = Some("2s".parse().unwrap());
+            tweak(s);
         })
         .await;
         Fleet {
@@ -546,5 +551,92 @@ fn the_redis_password_is_used_and_never_shown() {
     assert!(
         !exited.stderr.contains(PASSWORD),
         "the password leaked into the log"
+    );
+}
+
+/// The metrics show the fleet as node.list does: nodes by class, each node's registered load,
+/// and Redis's reachability; a node that leaves the hash leaves the per-node gauges.
+#[tokio::test]
+async fn the_metrics_show_each_nodes_class_and_load() {
+    let metrics = free_port();
+    let mut f = Fleet::with(|s| s.metrics_listen = Some(metrics.to_string())).await;
+    let now = hero_livekit_api::timefmt::now_unix();
+    let node = |id: &str, updated_at: i64, rooms: i32, clients: i32, cpu: f32| {
+        livekit_protocol::Node {
+            id: id.into(),
+            // Nothing listens there: the probe is refused at once.
+            ip: "127.0.0.1".into(),
+            num_cpus: 4,
+            stats: Some(livekit_protocol::NodeStats {
+                started_at: now - 60,
+                updated_at,
+                num_rooms: rooms,
+                num_clients: clients,
+                cpu_load: cpu,
+                ..Default::default()
+            }),
+            r#type: 0,
+            state: livekit_protocol::NodeState::Serving as i32,
+            region: "lab".into(),
+        }
+        .encode_to_vec()
+    };
+    let client = redis::Client::open(f.redis.url()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    for (id, value) in [
+        ("ND_busy", node("ND_busy", now + 30, 3, 12, 0.25)),
+        ("ND_crashed", node("ND_crashed", now - 30, 1, 2, 0.5)),
+    ] {
+        let _: () = redis::AsyncCommands::hset(&mut c, "nodes", id, value)
+            .await
+            .unwrap();
+    }
+    f.app.status().await;
+    let m = scrape(metrics).await;
+    let v = |name: &str, labels: &[(&str, &str)]| {
+        sample(&m, name, labels).unwrap_or_else(|| panic!("no {name}{labels:?} in:\n{m}"))
+    };
+    assert_eq!(v("hero_livekit_nodes", &[("class", "live")]), 1.0);
+    assert_eq!(v("hero_livekit_nodes", &[("class", "stale")]), 1.0);
+    assert_eq!(v("hero_livekit_nodes", &[("class", "draining")]), 0.0);
+    assert_eq!(v("hero_livekit_node_rooms", &[("node", "ND_busy")]), 3.0);
+    assert_eq!(v("hero_livekit_node_clients", &[("node", "ND_busy")]), 12.0);
+    assert_eq!(
+        v("hero_livekit_node_cpu_load", &[("node", "ND_busy")]),
+        0.25
+    );
+    assert_eq!(
+        v("hero_livekit_node_clients", &[("node", "ND_crashed")]),
+        2.0
+    );
+    assert_eq!(v("hero_livekit_redis_reachable", &[]), 1.0);
+
+    let _: () = redis::AsyncCommands::hdel(&mut c, "nodes", "ND_busy")
+        .await
+        .unwrap();
+    f.app.status().await;
+    let m = scrape(metrics).await;
+    assert_eq!(
+        sample(&m, "hero_livekit_node_clients", &[("node", "ND_busy")]),
+        None,
+        "{m}"
+    );
+    assert_eq!(
+        sample(&m, "hero_livekit_nodes", &[("class", "live")]),
+        Some(0.0)
+    );
+
+    f.redis.kill();
+    f.app.status().await;
+    let m = scrape(metrics).await;
+    assert_eq!(
+        sample(&m, "hero_livekit_redis_reachable", &[]),
+        Some(0.0),
+        "{m}"
+    );
+    // The last list read still shows.
+    assert_eq!(
+        sample(&m, "hero_livekit_node_clients", &[("node", "ND_crashed")]),
+        Some(2.0)
     );
 }

@@ -252,3 +252,38 @@ pub fn secrets_of(home: &Path) -> Vec<String> {
     out.extend(doc.keys.unwrap().into_values());
     out
 }
+
+/// `GET /metrics` of the control plane's metrics listener on `port`: the whole text.
+pub async fn scrape(port: u16) -> String {
+    let resp = Request::get("/metrics").send_tcp_async(port).await.unwrap();
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert!(
+        resp.header("content-type")
+            .is_some_and(|t| t.starts_with("application/openmetrics-text")),
+        "{:?}",
+        resp.header("content-type")
+    );
+    resp.text()
+}
+
+/// The value of the sample `name` whose labels are exactly `labels` (in any order).
+pub fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let mut want: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+    want.sort();
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (n, set) = match series.split_once('{') {
+                Some((n, rest)) => (n, rest.strip_suffix('}')?),
+                None => (series, ""),
+            };
+            let mut got: Vec<String> = set
+                .split(',')
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect();
+            got.sort();
+            (n == name && got == want).then(|| value.parse().unwrap())
+        })
+}

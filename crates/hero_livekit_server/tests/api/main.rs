@@ -6,6 +6,7 @@ mod egress;
 mod fleet;
 mod helpers;
 mod livekit;
+mod metrics;
 mod production;
 mod public;
 mod rpc;

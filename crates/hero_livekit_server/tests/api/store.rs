@@ -297,3 +297,14 @@ async fn two_instances_promoting_at_once_make_one_transition() {
     assert_eq!([x.unwrap(), y.unwrap()].iter().flatten().count(), 1);
     assert_eq!(a.keys().await.unwrap().len(), 1);
 }
+
+/// SIGTERM's path on PostgreSQL completes: the lifecycle election gives its pooled connection
+/// back, so closing the pool does not wait forever (the stop fails the test after 30 s).
+#[tokio::test]
+async fn a_server_on_postgresql_stops_gracefully() {
+    let pg = Postgres::start();
+    let url = pg.create_database();
+    let app = crate::helpers::spawn_with(|s| s.database_url = Some(url)).await;
+    app.status().await;
+    app.stop().await;
+}
