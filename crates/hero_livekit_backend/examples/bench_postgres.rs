@@ -15,12 +15,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use hero_livekit_testkit::http::{Request, rpc};
-use hero_livekit_testkit::{Postgres, Proc, Site, sibling_bin};
+use hero_livekit_testkit::http::rpc;
+use hero_livekit_testkit::{Postgres, Proc, Site, sibling_bin, workspace_root};
 use serde_json::{Value, json};
 
 fn env_num(name: &str, default: usize) -> usize {
@@ -113,35 +111,26 @@ fn ingest(plane: &Plane, bases: &[String], events: usize) -> f64 {
         .unwrap_or_else(|| panic!("webhook_ingest's rate: {text}"))
 }
 
-/// `POST /api/token` from 32 concurrent clients for `secs`; requests/s answered 201.
-async fn token_load(port: u16, bearer: &str, secs: u64) -> f64 {
-    let body = r#"{"room_name":"bench","participant_identity":"user-bench"}"#;
-    let ok = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut tasks = vec![];
-    for _ in 0..32 {
-        let (ok, stop, bearer) = (ok.clone(), stop.clone(), bearer.to_string());
-        tasks.push(tokio::spawn(async move {
-            while !stop.load(Ordering::Relaxed) {
-                let r = Request::post("/api/token")
-                    .header("authorization", &format!("Bearer {bearer}"))
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send_tcp_async(port)
-                    .await;
-                if r.is_ok_and(|r| r.status == 201) {
-                    ok.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }));
-    }
-    let start = Instant::now();
-    tokio::time::sleep(Duration::from_secs(secs)).await;
-    stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        t.await.expect("a token client");
-    }
-    ok.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
+/// `POST /api/token` under wrk (32 connections, `secs`), with the token endpoint's script of
+/// `benches/token_endpoint`; requests/s, all of them answered 201.
+fn token_load(port: u16, bearer: &str, secs: u64) -> f64 {
+    let script = workspace_root().join("benches/token_endpoint/post.lua");
+    let out = Command::new("wrk")
+        .args(["-t1", "-c32", &format!("-d{secs}s"), "-s"])
+        .arg(&script)
+        .arg(format!("http://127.0.0.1:{port}/api/token"))
+        .env("BENCH_TOKEN", bearer)
+        .output()
+        .expect("run wrk (apt-get install -y wrk)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && !text.contains("Non-2xx"),
+        "wrk: {text}"
+    );
+    text.lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("wrk's rate: {text}"))
 }
 
 /// Time from `method` on A until `seen` holds for B's livekit.yaml, and the method's result.
@@ -166,8 +155,7 @@ fn reach(
     }
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
+fn main() {
     let events = env_num("EVENTS", 20_000);
     let rounds = env_num("ROUNDS", 3);
     let token_secs = env_num("TOKEN_SECS", 5) as u64;
@@ -204,18 +192,22 @@ async fn main() {
     );
 
     println!(
-        "\n2. POST /api/token, 32 clients, {rounds} rounds x {token_secs} s per config (medians)"
+        "\n2. POST /api/token, wrk -t1 -c32, {rounds} rounds x {token_secs} s per config (medians)"
     );
     let (mut lite_t, mut pg_t) = (vec![], vec![]);
     let (lite_bearer, pg_bearer) = (
         sqlite.env("TOKEN_ENDPOINT_TOKEN"),
         a.env("TOKEN_ENDPOINT_TOKEN"),
     );
-    token_load(sqlite.site.backend_port, &lite_bearer, 1).await; // warm-up
-    token_load(a.site.backend_port, &pg_bearer, 1).await;
+    token_load(sqlite.site.backend_port, &lite_bearer, 1); // warm-up
+    token_load(a.site.backend_port, &pg_bearer, 1);
     for _ in 0..rounds {
-        lite_t.push(token_load(sqlite.site.backend_port, &lite_bearer, token_secs).await);
-        pg_t.push(token_load(a.site.backend_port, &pg_bearer, token_secs).await);
+        lite_t.push(token_load(
+            sqlite.site.backend_port,
+            &lite_bearer,
+            token_secs,
+        ));
+        pg_t.push(token_load(a.site.backend_port, &pg_bearer, token_secs));
     }
     let (lite_tm, pg_tm) = (median(lite_t.clone()), median(pg_t.clone()));
     println!("  SQLite config              {lite_tm:8.0} req/s   rounds {lite_t:.0?}");
