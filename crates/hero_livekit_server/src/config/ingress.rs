@@ -11,14 +11,14 @@ use crate::error::Result;
 pub const RTMP_PORT: i32 = 1935;
 pub const WHIP_PORT: i32 = 8080;
 pub const HTTP_RELAY_PORT: u16 = 9090;
-/// WHIP's one muxed UDP port when neither `udp_port` nor a range is set (facts §2.3).
+/// WHIP's one muxed UDP port when neither `udp_port` nor a range is set (side-services facts §2.3).
 pub const WHIP_UDP_PORT: u16 = 7885;
-/// `health_port` default: egress has 9100/9101 (facts §2.5).
+/// `health_port` default: egress has 9100/9101 (side-services facts §2.5).
 pub const HEALTH_PORT: u16 = 9102;
 /// The app segment of `rtmp_base_url`: the RTMP server keys on the last path segment only, but
-/// one app segment must be there (facts §2.4).
+/// one app segment must be there (side-services facts §2.4).
 pub const RTMP_APP: &str = "x";
-/// The one path segment of `whip_base_url` (facts §2.4).
+/// The one path segment of `whip_base_url` (side-services facts §2.4).
 pub const WHIP_APP: &str = "w";
 
 /// The `[ingress]` table as given (TOML only).
@@ -46,7 +46,7 @@ pub struct IngressSettings {
     pub cpu_cost: Option<IngressCpuCostSettings>,
 }
 
-/// WHIP's WebRTC transport (mediatransportutil `rtcconfig`, facts §2.3).
+/// WHIP's WebRTC transport (mediatransportutil `rtcconfig`, side-services facts §2.3).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RtcConfigSettings {
@@ -101,7 +101,7 @@ pub struct RtcConfig {
 }
 
 /// Always explicit: ingress has no cost defaults in its code (all 0, which admits everything
-/// and only logs warnings), so LiveKit's recommended values are written (facts §2.2).
+/// and only logs warnings), so LiveKit's recommended values are written (side-services facts §2.2).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IngressCpuCost {
     pub rtmp_cpu_cost: f64,
@@ -409,7 +409,7 @@ mod tests {
             i.whip_base_url().as_deref(),
             Some("http://obs.example.com:8080/w")
         );
-        // Exactly one path segment (facts §2.4).
+        // Exactly one path segment (side-services facts §2.4).
         let whip = url::Url::parse(&i.whip_base_url().unwrap()).unwrap();
         assert_eq!(whip.path_segments().unwrap().count(), 1);
         // -1 turns a listener off, and its URL with it; WHIP's UDP port only with WHIP.

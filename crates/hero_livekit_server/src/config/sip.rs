@@ -12,7 +12,7 @@ use crate::error::Result;
 pub const SIP_PORT: u16 = 5060;
 pub const TLS_PORT: u16 = 5061;
 pub const RTP_PORTS: (u16, u16) = (10000, 20000);
-/// `health_port` default (facts §3.3): egress 9100, ingress 9102.
+/// `health_port` default (side-services facts §3.3): egress 9100, ingress 9102.
 pub const HEALTH_PORT: u16 = 9103;
 
 /// The `[sip]` table as given (TOML only).
@@ -174,7 +174,7 @@ impl SipSettings {
             .nat_1_to_1_ip
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty());
-        // SIP itself refuses the pair at start, and exits 0 (facts §3.2, §0 item 6).
+        // SIP itself refuses the pair at start, and exits 0 (side-services facts §3.2, §0 item 6).
         if use_external_ip && given_nat.is_some() {
             return Err(invalid(
                 "sip.use_external_ip",

@@ -5,9 +5,9 @@
 //!   livekit.yaml, the only channel between the services;
 //! - every service file's `api_key` is one livekit.yaml gives the SFU, with the same secret;
 //! - ingress.yaml's ports are the ones livekit.yaml's `ingress:` base URLs name, and
-//!   `whip_base_url` has exactly one path segment (facts §2.4);
+//!   `whip_base_url` has exactly one path segment (side-services facts §2.4);
 //! - no two services claim the same host port (the services run with host networking on one
-//!   host, facts §2.1, §3.1), counting each service's defaults for what a file leaves out.
+//!   host, side-services facts §2.1, §3.1), counting each service's defaults for what a file leaves out.
 //!
 //! It works on file contents only, so the server runs it on what it is about to write, and
 //! `doctor` on what is on disk. A problem names both files and the key; never a secret's value.
@@ -175,7 +175,7 @@ fn egress_claims(c: &mut Claims, doc: &Value) {
     c.port(f, doc, "health_port", Proto::Tcp, None);
     c.port(f, doc, "prometheus_port", Proto::Tcp, None);
     c.port(f, doc, "debug_handler_port", Proto::Tcp, None);
-    // The room-composite template server (egress's default 7980, facts §10).
+    // The room-composite template server (egress's default 7980, side-services facts §10).
     c.port(f, doc, "template_port", Proto::Tcp, Some(7980));
 }
 
@@ -440,7 +440,7 @@ fn ingress_problems(lk: &Value, doc: &Value, out: &mut Vec<ConfigProblem>) {
             )),
             (true, None) => bad(format!(
                 "ingress.yaml listens on {port_key} {port} but livekit.yaml has no {url_key}: \
-                 LiveKit would hand out an empty URL without an error (facts §2.4)"
+                 LiveKit would hand out an empty URL without an error (side-services facts §2.4)"
             )),
             (true, Some(u)) => match url_parts(u) {
                 None => bad(format!("livekit.yaml {url_key} {u:?} is not a URL")),

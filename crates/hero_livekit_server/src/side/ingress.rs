@@ -3,11 +3,11 @@
 //! `pkg/rtcconfig/config.go`; protocol `redis/redis.go`, `logger/config.go`).
 //!
 //! - `api_key`/`api_secret`: the active key; ingress reads it once, at start, and signs each
-//!   session's 24 h join token with it (facts §6).
+//!   session's 24 h join token with it (side-services facts §6).
 //! - `redis`: the very block livekit.yaml carries (`Redis::block`).
 //! - The ports are the ones livekit.yaml's `ingress:` base URLs name (`Ingress::rtmp_base_url`,
 //!   `whip_base_url`), from the same checked value.
-//! - `cpu_cost`: always explicit, since ingress has no defaults for it (facts §2.2).
+//! - `cpu_cost`: always explicit, since ingress has no defaults for it (side-services facts §2.2).
 
 use serde::Serialize;
 use serde_json::Value;
@@ -119,11 +119,11 @@ pub fn render(config: &Config, keys: &[KeyRow]) -> Result<String> {
     ))
 }
 
-// ---- the keys ingress reads (livekit/ingress `pkg/config/config.go`, facts §2.2, §2.3) --------
+// ---- the keys ingress reads (livekit/ingress `pkg/config/config.go`, side-services facts §2.2, §2.3) --------
 
 const PORT_LISTS: Keys = Keys(&[("includes", None), ("excludes", None)]);
 const BATCH_IO: Keys = Keys(&[("batch_size", None), ("max_flush_interval", None)]);
-/// mediatransportutil's `RTCConfig` (facts §2.3).
+/// mediatransportutil's `RTCConfig` (side-services facts §2.3).
 pub const RTC_CONFIG_KEYS: Keys = Keys(&[
     ("udp_port", None),
     ("tcp_port", None),
@@ -175,7 +175,7 @@ pub const KNOWN: Keys = Keys(&[
     ("node_id", None),
 ]);
 
-/// Keys the README uses that ingress does not read (facts §2.2).
+/// Keys the README uses that ingress does not read (side-services facts §2.2).
 pub const DEPRECATED: &[(&str, &str)] = &[("log_level", "not a key: logging.level")];
 
 /// Whether a rendered document uses only keys ingress reads, and none it ignores.

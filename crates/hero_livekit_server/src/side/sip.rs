@@ -3,7 +3,7 @@
 //! `logger/config.go`).
 //!
 //! - `api_key`/`api_secret`: the active key, read once at start; SIP signs each call's join
-//!   token with it (facts §6).
+//!   token with it (side-services facts §6).
 //! - `redis`: the very block livekit.yaml carries (`Redis::block`).
 //! - Exactly one of `use_external_ip` / `nat_1_to_1_ip` (SIP refuses both at start, exiting 0).
 
@@ -103,7 +103,7 @@ pub fn render(config: &Config, keys: &[KeyRow]) -> Result<String> {
     ))
 }
 
-// ---- the keys SIP reads (livekit/sip `pkg/config/config.go`, facts §3.2) ----------------------
+// ---- the keys SIP reads (livekit/sip `pkg/config/config.go`, side-services facts §3.2) ----------------------
 
 const TCP_KEYS: Keys = Keys(&[("dial_port", None)]);
 const CERT_KEYS: Keys = Keys(&[("cert_file", None), ("key_file", None)]);
