@@ -64,6 +64,8 @@ struct Claim {
     proto: Proto,
     start: u16,
     end: u16,
+    /// The one address it binds; `None`: every address (which clashes with any).
+    addr: Option<String>,
 }
 
 fn problem(check: &str, file: &str, other: &str, key: &str, message: String) -> ConfigProblem {
@@ -106,6 +108,17 @@ struct Claims(Vec<Claim>);
 
 impl Claims {
     fn add(&mut self, file: &'static str, key: &str, proto: Proto, range: Option<(u16, u16)>) {
+        self.add_at(file, key, proto, range, None);
+    }
+
+    fn add_at(
+        &mut self,
+        file: &'static str,
+        key: &str,
+        proto: Proto,
+        range: Option<(u16, u16)>,
+        addr: Option<String>,
+    ) {
         if let Some((start, end)) = range.filter(|(s, e)| *s > 0 && s <= e) {
             self.0.push(Claim {
                 file,
@@ -113,6 +126,7 @@ impl Claims {
                 proto,
                 start,
                 end,
+                addr,
             });
         }
     }
@@ -158,8 +172,16 @@ fn livekit_claims(c: &mut Claims, doc: &Value) {
     c.port(f, doc, "prometheus.port", Proto::Tcp, None);
     c.port(f, doc, "prometheus_port", Proto::Tcp, None);
     if get(doc, "turn.enabled").as_bool() == Some(true) {
-        c.port(f, doc, "turn.udp_port", Proto::Udp, None);
-        c.port(f, doc, "turn.tls_port", Proto::Tcp, None);
+        // two-ips: TURN listens on its own address only (production design §12).
+        let addr = get(doc, "turn.bind_addresses")
+            .as_array()
+            .filter(|a| a.len() == 1)
+            .and_then(|a| a[0].as_str())
+            .map(str::to_string);
+        for (key, proto) in [("turn.udp_port", Proto::Udp), ("turn.tls_port", Proto::Tcp)] {
+            let p = port_of(get(doc, key)).and_then(|p| u16::try_from(p).ok());
+            c.add_at(f, key, proto, p.map(|p| (p, p)), addr.clone());
+        }
         if let (Some(s), Some(e)) = (
             port_of(get(doc, "turn.relay_range_start")),
             port_of(get(doc, "turn.relay_range_end")),
@@ -241,15 +263,20 @@ fn backend_claims(c: &mut Claims, text: &str) {
     c.add(paths::BACKEND_ENV, "PORT", Proto::Tcp, port.map(|p| (p, p)));
 }
 
-/// The proxies' listeners: the Caddyfile's `http_port`/`https_port` global options and
-/// haproxy.cfg's `bind :PORT` lines.
+/// The proxies' listeners: the Caddyfile's `http_port`/`https_port` global options (on its
+/// `default_bind` address) and haproxy.cfg's `bind :PORT` lines.
 fn proxy_claims(c: &mut Claims, name: &'static str, text: &str) {
+    let default_bind = text.lines().map(str::trim).find_map(|l| {
+        l.strip_prefix("default_bind ")
+            .filter(|a| !a.contains(' '))
+            .map(|a| a.trim().to_string())
+    });
     for line in text.lines().map(str::trim) {
         let mut words = line.split_whitespace();
         match (words.next(), words.next()) {
             (Some(k @ ("http_port" | "https_port")), Some(p)) if name == CADDYFILE => {
                 let p = p.parse().ok();
-                c.add(name, k, Proto::Tcp, p.map(|p| (p, p)));
+                c.add_at(name, k, Proto::Tcp, p.map(|p| (p, p)), default_bind.clone());
             }
             (Some("bind"), Some(addr)) if name == HAPROXY_CFG => {
                 let p = addr.rsplit(':').next().and_then(|p| p.parse().ok());
@@ -265,17 +292,22 @@ fn describe(c: &Claim) -> String {
         Proto::Tcp => "tcp",
         Proto::Udp => "udp",
     };
+    let at = c.addr.as_ref().map_or(String::new(), |a| format!("{a}:"));
     if c.start == c.end {
-        format!("{}/{proto}", c.start)
+        format!("{at}{}/{proto}", c.start)
     } else {
-        format!("{}-{}/{proto}", c.start, c.end)
+        format!("{at}{}-{}/{proto}", c.start, c.end)
     }
 }
 
 fn port_problems(claims: &[Claim], out: &mut Vec<ConfigProblem>) {
     for (i, a) in claims.iter().enumerate() {
         for b in &claims[i + 1..] {
-            if a.proto == b.proto && a.start <= b.end && b.start <= a.end {
+            let same_addr = match (&a.addr, &b.addr) {
+                (Some(x), Some(y)) => x == y,
+                _ => true,
+            };
+            if a.proto == b.proto && same_addr && a.start <= b.end && b.start <= a.end {
                 out.push(problem(
                     "ports",
                     a.file,
@@ -889,6 +921,25 @@ mod tests {
             .find(|p| p.file == "ingress.yaml" || p.other_file == "ingress.yaml")
             .unwrap_or_else(|| panic!("{:#?}", r.problems));
         assert!(p.message.contains("Caddyfile http_port"), "{}", p.message);
+    }
+
+    #[test]
+    fn every_public_topology_renders_files_that_agree() {
+        for extra in [
+            "topology = \"sni\"",
+            "topology = \"caddy-only\"",
+            "topology = \"two-ips\"\nturn_ip = \"203.0.113.6\"",
+        ] {
+            let c = config_with(
+                "whip_port = 8088",
+                &format!(
+                    "[public]\ndomain = \"lk.example.com\"\nnode_ip = \"203.0.113.5\"\n\
+                     email = \"ops@example.com\"\n{extra}"
+                ),
+            );
+            let r = check(&rendered(&c));
+            assert!(r.ok, "{extra}: {:#?}", r.problems);
+        }
     }
 
     #[test]
