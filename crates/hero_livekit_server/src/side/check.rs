@@ -307,7 +307,15 @@ fn port_problems(claims: &[Claim], out: &mut Vec<ConfigProblem>) {
                 (Some(x), Some(y)) => x == y,
                 _ => true,
             };
-            if a.proto == b.proto && same_addr && a.start <= b.end && b.start <= a.end {
+            // Between services: livekit.yaml's own listeners are kept apart by [public]'s
+            // checks (udp_ports and relay_ports may not overlap) and by LiveKit itself.
+            let within_livekit = a.file == paths::LIVEKIT_YAML && b.file == paths::LIVEKIT_YAML;
+            if a.proto == b.proto
+                && same_addr
+                && !within_livekit
+                && a.start <= b.end
+                && b.start <= a.end
+            {
                 out.push(problem(
                     "ports",
                     a.file,
