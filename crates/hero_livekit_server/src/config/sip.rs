@@ -365,6 +365,13 @@ mod tests {
         assert_eq!(s.health_port, HEALTH_PORT);
         assert_eq!(s.ws_url, "ws://127.0.0.1:7880");
         assert!(s.tls.is_none());
+        assert_eq!(s.access.file_mode, 0o600);
+        // Group-readable for a container running as another user, like egress.yaml.
+        let s = resolve("file_mode = \"0640\"\nfile_group = \"livekit-sip\"").unwrap();
+        assert_eq!(
+            (s.access.file_mode, s.access.file_group.as_deref()),
+            (0o640, Some("livekit-sip"))
+        );
     }
 
     #[test]
