@@ -80,11 +80,12 @@ pub async fn sync_files(config: &Config, store: &Store, missing_is_repair: bool)
     let mut side_files = Vec::new();
     if config.egress.enabled {
         let text = side::egress::render(config, &rows, side::egress::host_cores())?;
-        let access = crate::config::FileAccess {
-            file_mode: config.egress.file_mode,
-            file_group: config.egress.file_group.clone(),
-        };
-        side_files.push((paths::EGRESS_YAML, "egress", text, access));
+        side_files.push((
+            paths::EGRESS_YAML,
+            "egress",
+            text,
+            config.egress.access.clone(),
+        ));
     }
     if config.ingress.enabled {
         let text = side::ingress::render(config, &rows)?;

@@ -335,7 +335,11 @@ fn octal<S: Serializer>(m: &u32, s: S) -> std::result::Result<S::Ok, S::Error> {
 }
 
 impl FileAccess {
-    fn resolve(table: &str, mode: Option<String>, group: Option<String>) -> Result<FileAccess> {
+    pub(crate) fn resolve(
+        table: &str,
+        mode: Option<String>,
+        group: Option<String>,
+    ) -> Result<FileAccess> {
         let file_mode = match mode.as_deref().map(str::trim) {
             None | Some("0600" | "600") => 0o600,
             Some("0640" | "640") => 0o640,
@@ -343,8 +347,8 @@ impl FileAccess {
                 return Err(invalid(
                     &format!("{table}.file_mode"),
                     format!(
-                        "{other:?} must be \"0600\" or \"0640\" (group-readable, for a {table} \
-                         container running as another user)"
+                        "{other:?} must be \"0600\" or \"0640\" (group-readable, for a container \
+                         that runs as another user)"
                     ),
                 ));
             }
