@@ -11,7 +11,8 @@ use crate::error::Result;
 pub const RTMP_PORT: i32 = 1935;
 pub const WHIP_PORT: i32 = 8080;
 pub const HTTP_RELAY_PORT: u16 = 9090;
-/// WHIP's one muxed UDP port when neither `udp_port` nor a range is set (side-services facts §2.3).
+/// WHIP's one muxed UDP port when neither `udp_port` nor a range is set (side-services facts
+/// §2.3).
 pub const WHIP_UDP_PORT: u16 = 7885;
 /// `health_port` default: egress has 9100/9101 (side-services facts §2.5).
 pub const HEALTH_PORT: u16 = 9102;
@@ -101,7 +102,8 @@ pub struct RtcConfig {
 }
 
 /// Always explicit: ingress has no cost defaults in its code (all 0, which admits everything
-/// and only logs warnings), so LiveKit's recommended values are written (side-services facts §2.2).
+/// and only logs warnings), so LiveKit's recommended values are written (side-services facts
+/// §2.2).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IngressCpuCost {
     pub rtmp_cpu_cost: f64,

@@ -141,7 +141,8 @@ impl SipSettings {
                 "SIP needs Redis: LiveKit's SIP service refuses to start without a redis block \
                  (\"redis configuration is required\") and meets livekit-server only over Redis; \
                  without it livekit-server answers every SIP call with \"sip not connected (redis \
-                 required)\"; set [redis] (one Redis, rendered into livekit.yaml and sip.yaml alike)",
+                 required)\"; set [redis] (one Redis, rendered into livekit.yaml and sip.yaml \
+                 alike)",
             ));
         }
         let ws_url = match self.ws_url {
@@ -174,7 +175,8 @@ impl SipSettings {
             .nat_1_to_1_ip
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty());
-        // SIP itself refuses the pair at start, and exits 0 (side-services facts §3.2, §0 item 6).
+        // SIP itself refuses the pair at start, and exits 0 (side-services facts §3.2, §0
+        // item 6).
         if use_external_ip && given_nat.is_some() {
             return Err(invalid(
                 "sip.use_external_ip",

@@ -119,7 +119,8 @@ pub fn render(config: &Config, keys: &[KeyRow]) -> Result<String> {
     ))
 }
 
-// ---- the keys ingress reads (livekit/ingress `pkg/config/config.go`, side-services facts §2.2, §2.3) --------
+// ---- the keys ingress reads (livekit/ingress `pkg/config/config.go`; side-services facts §2.2,
+// §2.3) ----------------------------------------------------------------------------------------
 
 const PORT_LISTS: Keys = Keys(&[("includes", None), ("excludes", None)]);
 const BATCH_IO: Keys = Keys(&[("batch_size", None), ("max_flush_interval", None)]);

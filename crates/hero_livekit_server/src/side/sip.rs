@@ -103,7 +103,7 @@ pub fn render(config: &Config, keys: &[KeyRow]) -> Result<String> {
     ))
 }
 
-// ---- the keys SIP reads (livekit/sip `pkg/config/config.go`, side-services facts §3.2) ----------------------
+// ---- the keys SIP reads (livekit/sip `pkg/config/config.go`, side-services facts §3.2) ---------
 
 const TCP_KEYS: Keys = Keys(&[("dial_port", None)]);
 const CERT_KEYS: Keys = Keys(&[("cert_file", None), ("key_file", None)]);
