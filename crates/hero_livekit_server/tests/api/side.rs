@@ -75,6 +75,15 @@ async fn ingress_and_sip_follow_the_key_and_redis_and_the_files_agree() {
     assert_eq!(got["ingress"]["public_host"], "obs.example.com");
     assert_eq!(got["sip"]["rtp_port"], "10000-20000");
 
+    // The strict stand-in for livekit-server takes livekit.yaml with its `ingress:` block.
+    let sfu = livekit_standin::StandIn::start_with(
+        &app.home.join("livekit.yaml"),
+        livekit_standin::Options::port(hero_livekit_testkit::free_port()),
+    )
+    .await
+    .expect("livekit.yaml with ingress: accepted");
+    sfu.stop().await;
+
     let check = app.call::<ConfigCheckM>(&NoParams {}).await.unwrap();
     assert!(check.ok, "{:#?}", check.problems);
     assert_eq!(
