@@ -672,6 +672,18 @@ mod tests {
         assert_eq!(example.token_ttl, defaults.token_ttl);
         assert_eq!(example.token_max_ttl, defaults.token_max_ttl);
         assert_eq!(example.livekit_timeout, defaults.livekit_timeout);
+        // The side services' tables state their real defaults too (those that follow node_ip
+        // with the example's node_ip).
+        let same_ip = Config::from_settings(
+            Settings {
+                node_ip: example.node_ip.clone(),
+                ..Default::default()
+            },
+            None,
+        )
+        .unwrap();
+        assert_eq!(example.ingress, same_ip.ingress);
+        assert_eq!(example.sip, same_ip.sip);
         // The example overrides are valid LiveKit settings too.
         let mut doc = serde_json::json!({});
         doc.as_object_mut()
