@@ -6,6 +6,7 @@
 pub mod check;
 pub mod egress;
 pub mod ingress;
+mod ports;
 pub mod sip;
 pub mod status;
 
