@@ -6,9 +6,9 @@
 //! - every service file's `api_key` is one livekit.yaml gives the SFU, with the same secret;
 //! - ingress.yaml's ports are the ones livekit.yaml's `ingress:` base URLs name, and
 //!   `whip_base_url` has exactly one path segment (side-services facts §2.4);
-//! - no two services claim the same host port (`side::ports`) (the services run with host networking on one
-//!   host, side-services facts §2.1, §3.1), counting each service's defaults for what a file
-//!   leaves out.
+//! - no two services claim the same host port (`side::ports`; the services run with host
+//!   networking on one host, side-services facts §2.1, §3.1), counting each service's defaults
+//!   for what a file leaves out.
 //!
 //! It works on file contents only, so the server runs it on what it is about to write, and
 //! `doctor` on what is on disk. A problem names both files and the key; never a secret's value.
