@@ -166,6 +166,75 @@ fn egress(home: &Path, out: &mut Vec<Check>) {
     }
 }
 
+/// ingress.yaml and sip.yaml, when the control plane renders them: private enough, and the
+/// service answering on its health port. Both exit 0 after a fatal start error (side-services
+/// side-services facts §0 item 6), so "not running" may be a start that failed without a word: their logs say.
+fn side_service(home: &Path, file: &str, service: &str, out: &mut Vec<Check>) {
+    let path = home.join(file);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return;
+    };
+    if let Ok(mode) = std::fs::metadata(&path).map(|m| m.permissions().mode() & 0o777) {
+        if mode & 0o037 != 0 {
+            out.push(fail(format!(
+                "{} is mode {mode:04o}: it holds the API secret; run `chmod 600 {}` (or set \
+                 {service}.file_mode = \"0640\")",
+                path.display(),
+                path.display()
+            )));
+        } else {
+            out.push(ok(format!("{} is private ({mode:04o})", path.display())));
+        }
+    }
+    let doc: serde_json::Value = serde_saphyr::from_str(&text).unwrap_or_default();
+    let Some(port) = doc["health_port"].as_u64().filter(|p| *p > 0) else {
+        out.push(warn(format!(
+            "{service} has no health_port: its liveness cannot be checked"
+        )));
+        return;
+    };
+    // Ingress answers "Healthy" on /, SIP 200 (fine) or 429 (loaded) on / (side-services facts §2.1, §3.1).
+    let answered = ureq::get(&format!("http://127.0.0.1:{port}/"))
+        .config()
+        .timeout_global(Some(std::time::Duration::from_secs(3)))
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .is_ok_and(|r| r.status().as_u16() < 500);
+    if answered {
+        out.push(ok(format!("{service} answers on its health port {port}")));
+    } else {
+        out.push(fail(format!(
+            "{service} does not answer on its health port {port}: start livekit-{service} with \
+             {}_CONFIG_FILE={} (config/systemd/livekit-{service}.service); it exits 0 after a \
+             fatal start error, so read its log (`journalctl -u livekit-{service}`)",
+            service.to_uppercase(),
+            path.display()
+        )));
+    }
+}
+
+/// The rendered files against each other (`config.check`, design §11.3), as they are on disk.
+fn files_agree(home: &Path, out: &mut Vec<Check>) {
+    let files = hero_livekit_server::side::check::read_home(home);
+    if !files.contains_key(paths::LIVEKIT_YAML) {
+        return;
+    }
+    let c = hero_livekit_server::side::check::check(&files);
+    if c.ok {
+        out.push(ok(format!(
+            "the rendered files agree ({})",
+            c.files.join(", ")
+        )));
+    }
+    for p in &c.problems {
+        out.push(fail(format!(
+            "{} {} disagrees with {}: {}",
+            p.file, p.key, p.other_file, p.message
+        )));
+    }
+}
+
 pub fn run(home: &Path, socket: &Path, bin_dirs: &[PathBuf]) -> Vec<Check> {
     let mut out = Vec::new();
     // The control plane.
@@ -274,6 +343,9 @@ pub fn run(home: &Path, socket: &Path, bin_dirs: &[PathBuf]) -> Vec<Check> {
         .and_then(|c| c.rtc)
         .and_then(|r| r.node_ip);
     egress(home, &mut out);
+    side_service(home, paths::INGRESS_YAML, "ingress", &mut out);
+    side_service(home, paths::SIP_YAML, "sip", &mut out);
+    files_agree(home, &mut out);
     if let Some(public) = vars.as_ref().and_then(|v| v.get("LIVEKIT_PUBLIC_URL")) {
         if is_loopback_url(public) {
             out.push(warn(format!("public URL {public} is loopback: only clients on this machine can connect (set --public-url and --node-ip for a real deployment)")));

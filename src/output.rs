@@ -66,6 +66,8 @@ pub fn status(s: &Status) {
         ("livekit.yaml", Some(&s.files.livekit_yaml)),
         ("backend.env", Some(&s.files.backend_env)),
         ("egress.yaml", s.files.egress_yaml.as_ref()),
+        ("ingress.yaml", s.files.ingress_yaml.as_ref()),
+        ("sip.yaml", s.files.sip_yaml.as_ref()),
     ]
     .into_iter()
     .filter_map(|(n, f)| Some((n, f?)))
@@ -136,6 +138,30 @@ pub fn status(s: &Status) {
         for r in &e.restart_reasons {
             println!("         - {r}");
         }
+    }
+    for (name, side) in [("ingress", &s.ingress), ("sip", &s.sip)] {
+        let Some(side) = side else { continue };
+        println!("{name:<8} key {}", side.api_key);
+        if side.restart_required {
+            println!("{name:<8} RESTART livekit-{name}:");
+        }
+        for r in &side.restart_reasons {
+            println!("         - {r}");
+        }
+    }
+}
+
+/// `config check`: one line per problem, or that the files agree.
+pub fn config_check(c: &ConfigCheck) {
+    if c.ok {
+        println!("ok    {} agree", c.files.join(", "));
+        return;
+    }
+    for p in &c.problems {
+        println!(
+            "FAIL  {} {} vs {}: {}",
+            p.file, p.key, p.other_file, p.message
+        );
     }
 }
 
@@ -580,8 +606,14 @@ pub fn config_files(f: &ConfigFiles) {
         "# livekit.yaml\n{}\n# backend.env\n{}",
         f.livekit_yaml, f.backend_env
     );
-    if let Some(e) = &f.egress_yaml {
-        println!("# egress.yaml\n{e}");
+    for (name, text) in [
+        ("egress.yaml", &f.egress_yaml),
+        ("ingress.yaml", &f.ingress_yaml),
+        ("sip.yaml", &f.sip_yaml),
+    ] {
+        if let Some(t) = text {
+            println!("# {name}\n{t}");
+        }
     }
 }
 

@@ -362,8 +362,11 @@ pub struct OutputArgs {
 pub enum ConfigCmd {
     /// The effective configuration
     Show,
-    /// The rendered livekit.yaml and backend.env
+    /// The rendered livekit.yaml and backend.env (and egress.yaml, ingress.yaml, sip.yaml)
     Files,
+    /// Whether the rendered files agree (one Redis, keys the SFU has, ingress URLs on
+    /// ingress's ports, no host port claimed twice); exits 1 when they do not
+    Check,
 }
 
 #[derive(Debug, Subcommand)]

@@ -113,6 +113,12 @@ pub async fn config(client: &RpcClient, cmd: &ConfigCmd, json: bool) -> Outcome 
             let f = client.call::<ConfigFilesM>(&NoParams {}).await?;
             output::show(json, &f, output::config_files);
         }
+        ConfigCmd::Check => {
+            let c = client.call::<ConfigCheckM>(&NoParams {}).await?;
+            output::show(json, &c, output::config_check);
+            // Disagreeing files are a "no" scripts can test.
+            return Ok(c.ok);
+        }
     }
     Ok(true)
 }

@@ -8,4 +8,5 @@ mod egress;
 mod fleet;
 mod manifests;
 mod ops;
+mod side_config;
 mod supervision;

@@ -131,6 +131,8 @@ fn systemd_units_verify() {
             text.contains("--home")
                 || text.contains("livekit-server --config")
                 || text.contains("EGRESS_CONFIG_FILE=")
+                || text.contains("INGRESS_CONFIG_FILE=")
+                || text.contains("SIP_CONFIG_FILE=")
                 || text.contains("/var/lib/hero_livekit/"),
             "{}: explicit --home, or the rendered file",
             u.display()
@@ -154,8 +156,9 @@ fn systemd_units_verify() {
     }
     assert_eq!(
         names.len(),
-        7,
-        "units for the three services, livekit-server, livekit-egress, and Caddy and HAProxy (design §12)"
+        9,
+        "units for the three services, livekit-server, livekit-egress, livekit-ingress, \
+         livekit-sip, and Caddy and HAProxy (design §12)"
     );
     let out = Command::new("systemd-analyze")
         .arg("verify")
@@ -217,6 +220,134 @@ fn egress_is_supervised_on_the_rendered_file_after_the_control_plane() {
     );
     // Stopping drains (SIGTERM lets recordings finish), with time for it.
     assert!(unit.contains("docker stop --time 21600") && unit.contains("TimeoutStopSec=6h"));
+}
+
+/// The shell wrapper of a side service's unit (systemd's `$$` unescaped, the image variable
+/// given) or hero_proc manifest.
+fn wrapper_of_unit(unit: &str, image_var: &str) -> String {
+    let line = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart=/bin/sh -c '"))
+        .expect("ExecStart=/bin/sh -c '…'");
+    line.strip_suffix('\'')
+        .unwrap()
+        .replace(&format!("\"${image_var}\""), "fake-image")
+        .replace("$$", "$")
+}
+
+fn wrapper_of_manifest(m: &toml::Table) -> String {
+    let b = &m["binaries"].as_array().unwrap()[0];
+    assert_eq!(b["path"].as_str(), Some("/bin/sh"));
+    let args = b["args"].as_array().unwrap();
+    assert_eq!(args[0].as_str(), Some("-c"));
+    args[1].as_str().unwrap().to_string()
+}
+
+/// Runs `script` with a fake `docker` first on PATH: `run` exits with `mode` ("0", "3"), or with
+/// "serve" waits until `docker stop`. For "serve" the wrapper gets SIGTERM once the container
+/// runs. Returns the wrapper's exit status and what it printed on stderr.
+fn run_wrapper(script: &str, mode: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("docker");
+    let d = dir.path().display();
+    std::fs::write(
+        &bin,
+        format!(
+            "#!/bin/sh\ncase \"$1\" in\n\
+             run) echo \"$@\" > {d}/args; [ {mode} = serve ] || exit {mode}; touch {d}/running; \
+             while [ ! -e {d}/stopped ]; do sleep 0.05; done; exit 0;;\n\
+             stop) touch {d}/stopped; exit 0;;\nesac\n"
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{d}:{}", std::env::var("PATH").unwrap_or_default());
+    // For "serve": SIGTERM to the wrapper once the container runs, as systemd and hero_proc do.
+    let driver = if mode == "serve" {
+        format!(
+            "sh -c \"$WRAPPER\" & w=$!; while [ ! -e {d}/running ]; do sleep 0.05; done; \
+             kill -TERM $w; wait $w"
+        )
+    } else {
+        "sh -c \"$WRAPPER\"".to_string()
+    };
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(driver)
+        .env("PATH", path)
+        .env("WRAPPER", script)
+        .output()
+        .unwrap();
+    let args = std::fs::read_to_string(dir.path().join("args")).unwrap_or_default();
+    assert!(
+        args.starts_with("run --rm"),
+        "docker run not called: {args}"
+    );
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Ingress and SIP exit 0 after a fatal start error (side-services facts §0 item 6): their
+/// wrappers turn an exit 0 nobody asked for into a failure, pass other statuses through, and a
+/// stop (SIGTERM) into `docker stop` and the container's own status.
+#[test]
+fn ingress_and_sip_are_supervised_and_an_unasked_exit_0_is_a_failure() {
+    for (svc, file, inside, env, image_var, port) in [
+        (
+            "ingress",
+            paths::INGRESS_YAML,
+            "/etc/ingress.yaml",
+            "INGRESS_CONFIG_FILE",
+            "INGRESS_IMAGE",
+            hero_livekit_server::config::INGRESS_HEALTH_PORT,
+        ),
+        (
+            "sip",
+            paths::SIP_YAML,
+            "/sip/config.yaml",
+            "SIP_CONFIG_FILE",
+            "SIP_IMAGE",
+            hero_livekit_server::config::SIP_HEALTH_PORT,
+        ),
+    ] {
+        let m = toml_file(&root().join(format!("config/hero_proc/livekit-{svc}.toml")));
+        depends_on_server(&m, svc);
+        assert_eq!(tcp_port(&m), i64::from(port), "{svc}");
+        let from_manifest = wrapper_of_manifest(&m);
+        assert!(
+            from_manifest.contains(&format!(
+                "~/hero/var/hero_livekit/{file}:{inside}:ro --env {env}={inside}"
+            )),
+            "{from_manifest}"
+        );
+        let unit =
+            std::fs::read_to_string(root().join(format!("config/systemd/livekit-{svc}.service")))
+                .unwrap();
+        let after = unit.lines().find(|l| l.starts_with("After=")).unwrap();
+        assert!(after.contains("hero-livekit-server.service"), "{after}");
+        assert!(unit.contains("Restart=always") && unit.contains("KillMode=mixed"));
+        let from_unit = wrapper_of_unit(&unit, image_var);
+        assert!(
+            from_unit.contains(&format!(
+                "/var/lib/hero_livekit/{file}:{inside}:ro --env {env}={inside}"
+            )),
+            "{from_unit}"
+        );
+        for script in [&from_unit, &from_manifest] {
+            let (code, stderr) = run_wrapper(script, "0");
+            assert_eq!(code, 1, "{svc}: an unasked exit 0 is a failure");
+            assert!(
+                stderr.contains("exited 0 without being stopped"),
+                "{stderr}"
+            );
+            assert_eq!(run_wrapper(script, "3").0, 3, "{svc}: other statuses pass");
+            let (code, stderr) = run_wrapper(script, "serve");
+            assert_eq!(code, 0, "{svc}: a stop is clean: {stderr}");
+        }
+    }
 }
 
 /// Shipped code never starts, holds or kills a service. Running a program to completion to

@@ -45,6 +45,8 @@ methods! {
         "The effective configuration (the config file's names; durations as whole seconds in `*_s` fields), secrets redacted.";
     ConfigFilesM = "config.files" (NoParams) -> ConfigFiles,
         "The rendered livekit.yaml and backend.env, secrets redacted.";
+    ConfigCheckM = "config.check" (NoParams) -> ConfigCheck,
+        "Whether the rendered files agree: one Redis, keys the SFU accepts, ingress URLs on ingress's ports, no host port claimed twice.";
     KeysList = "keys.list" (KeysListParams) -> KeyList,
         "API keys and their lifecycle states; never a secret.";
     TokenCreate = "token.create" (TokenCreateParams) -> TokenCreated,

@@ -21,6 +21,10 @@ pub const LIVEKIT_YAML: &str = "livekit.yaml";
 pub const BACKEND_ENV: &str = "backend.env";
 /// Rendered for LiveKit's egress service when `[egress]` is enabled.
 pub const EGRESS_YAML: &str = "egress.yaml";
+/// Rendered for LiveKit's ingress service when `[ingress]` is enabled.
+pub const INGRESS_YAML: &str = "ingress.yaml";
+/// Rendered for LiveKit's SIP service when `[sip]` is enabled.
+pub const SIP_YAML: &str = "sip.yaml";
 pub const SERVER_DB: &str = "server.db";
 pub const SERVER_LOCK: &str = "server.lock";
 pub const BACKEND_DB: &str = "backend.db";

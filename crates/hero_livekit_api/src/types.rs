@@ -52,6 +52,12 @@ pub struct FilesStatus {
     /// Null while `[egress]` is disabled.
     #[serde(default)]
     pub egress_yaml: Option<FileStatus>,
+    /// Null while `[ingress]` is disabled.
+    #[serde(default)]
+    pub ingress_yaml: Option<FileStatus>,
+    /// Null while `[sip]` is disabled.
+    #[serde(default)]
+    pub sip_yaml: Option<FileStatus>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -87,6 +93,24 @@ pub struct Status {
     /// The egress service (null while `[egress]` is disabled).
     #[serde(default)]
     pub egress: Option<EgressServiceStatus>,
+    /// The ingress service (null while `[ingress]` is disabled).
+    #[serde(default)]
+    pub ingress: Option<SideServiceStatus>,
+    /// The SIP service (null while `[sip]` is disabled).
+    #[serde(default)]
+    pub sip: Option<SideServiceStatus>,
+}
+
+/// `status.ingress`, `status.sip`: the file a side service reads, its key, and whether the
+/// service must be restarted to sign with the active key (it reads the file once, at start).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct SideServiceStatus {
+    /// The rendered file.
+    pub file: String,
+    /// The key the file names (the active key).
+    pub api_key: String,
+    pub restart_required: bool,
+    pub restart_reasons: Vec<String>,
 }
 
 /// How a node is classified, the way LiveKit's own node selector sees it.
@@ -239,6 +263,36 @@ pub struct ConfigFiles {
     /// Null while `[egress]` is disabled.
     #[serde(default)]
     pub egress_yaml: Option<String>,
+    /// Null while `[ingress]` is disabled.
+    #[serde(default)]
+    pub ingress_yaml: Option<String>,
+    /// Null while `[sip]` is disabled.
+    #[serde(default)]
+    pub sip_yaml: Option<String>,
+}
+
+/// One disagreement between two rendered files (`config.check`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConfigProblem {
+    /// `redis`, `keys`, `ingress`, `ports` or `parse`.
+    pub check: String,
+    /// The file the key is in.
+    pub file: String,
+    /// The file it disagrees with (the same file for a clash inside one file).
+    pub other_file: String,
+    /// The key involved, as a dotted path of `file` (`redis.db`, `api_key`, `rtmp_port`).
+    pub key: String,
+    /// What is wrong, naming both files and keys; never a secret's value.
+    pub message: String,
+}
+
+/// `config.check`: whether the rendered files agree with each other.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ConfigCheck {
+    pub ok: bool,
+    /// The files checked.
+    pub files: Vec<String>,
+    pub problems: Vec<ConfigProblem>,
 }
 
 /// Lifecycle state of an API key (design §8).

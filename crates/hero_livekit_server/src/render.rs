@@ -32,6 +32,18 @@ struct LiveKitYamlDoc {
     prometheus: Option<Prometheus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     turn: Option<crate::public::livekit::Turn>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ingress: Option<IngressUrls>,
+}
+
+/// livekit.yaml's `ingress:`: where clients publish, copied verbatim into every IngressInfo
+/// (side-services facts §2.4); from the same `[ingress]` value as ingress.yaml's ports.
+#[derive(Serialize)]
+struct IngressUrls {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rtmp_base_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    whip_base_url: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -234,6 +246,10 @@ pub fn livekit_yaml(
             .public
             .as_ref()
             .map(|p| crate::public::livekit::turn(p, &config.home)),
+        ingress: config.ingress.enabled.then(|| IngressUrls {
+            rtmp_base_url: config.ingress.rtmp_base_url(),
+            whip_base_url: config.ingress.whip_base_url(),
+        }),
     };
     let mut doc = serde_json::to_value(&base).map_err(|e| Error::Internal(e.to_string()))?;
     if let Value::Object(map) = &mut doc {

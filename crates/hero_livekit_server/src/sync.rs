@@ -52,8 +52,18 @@ fn file_status(path: &std::path::Path, content: &[u8], outcome: &Outcome) -> Fil
     }
 }
 
-/// Renders the files from the store (egress.yaml while `[egress]` is enabled) and writes the
-/// ones that differ. `missing_is_repair` is
+fn log_outcome(path: &std::path::Path, outcome: &Outcome) {
+    match outcome {
+        Outcome::Unchanged => {}
+        Outcome::Created => tracing::info!(file = %path.display(), "wrote"),
+        Outcome::Rewritten(why) => {
+            tracing::warn!(file = %path.display(), reason = %why, "rewrote")
+        }
+    }
+}
+
+/// Renders the files from the store (egress.yaml, ingress.yaml and sip.yaml while their tables
+/// are enabled), checks that they agree (`config.check`) and writes the ones that differ. `missing_is_repair` is
 /// set when the home existed before, so a vanished file counts as repaired, not created.
 pub async fn sync_files(config: &Config, store: &Store, missing_is_repair: bool) -> Result<Synced> {
     let now = now_unix();
@@ -66,6 +76,55 @@ pub async fn sync_files(config: &Config, store: &Store, missing_is_repair: bool)
     let yaml = lk.text;
     let env = render::backend_env(config, &rows, &api_token, &endpoint_token)?.render();
 
+    // The side services' files, each with who may read it.
+    let mut side_files = Vec::new();
+    if config.egress.enabled {
+        let text = side::egress::render(config, &rows, side::egress::host_cores())?;
+        side_files.push((
+            paths::EGRESS_YAML,
+            "egress",
+            text,
+            config.egress.access.clone(),
+        ));
+    }
+    if config.ingress.enabled {
+        let text = side::ingress::render(config, &rows)?;
+        side_files.push((
+            paths::INGRESS_YAML,
+            "ingress",
+            text,
+            config.ingress.access.clone(),
+        ));
+    }
+    if config.sip.enabled {
+        let text = side::sip::render(config, &rows)?;
+        side_files.push((paths::SIP_YAML, "sip", text, config.sip.access.clone()));
+    }
+    // Every render is checked as a whole before anything is written (design §11.3).
+    let mut rendered: std::collections::BTreeMap<String, String> = [
+        (paths::LIVEKIT_YAML.to_string(), yaml.clone()),
+        (paths::BACKEND_ENV.to_string(), env.clone()),
+    ]
+    .into_iter()
+    .chain(
+        side_files
+            .iter()
+            .map(|(name, _, text, _)| (name.to_string(), text.clone())),
+    )
+    .collect();
+    rendered.extend(crate::public::files::renders(config));
+    let checked = side::check::check(&rendered);
+    if !checked.ok {
+        let p = &checked.problems[0];
+        return Err(crate::error::Error::Config {
+            setting: format!("{} {}", p.file, p.key),
+            reason: format!(
+                "the rendered files disagree (config.check): {}",
+                side::check::summary(&checked)
+            ),
+        });
+    }
+
     let mut changes = Vec::new();
     let mut statuses = Vec::new();
     for (name, content) in [
@@ -77,51 +136,41 @@ pub async fn sync_files(config: &Config, store: &Store, missing_is_repair: bool)
         if outcome == Outcome::Created && missing_is_repair {
             outcome = Outcome::Rewritten("missing".into());
         }
-        match &outcome {
-            Outcome::Unchanged => {}
-            Outcome::Created => tracing::info!(file = %path.display(), "wrote"),
-            Outcome::Rewritten(why) => {
-                tracing::warn!(file = %path.display(), reason = %why, "rewrote")
-            }
-        }
+        log_outcome(&path, &outcome);
         statuses.push(file_status(&path, content, &outcome));
         changes.push((name.to_string(), outcome));
     }
     changes.extend(crate::public::files::sync(config)?);
     let backend_env = statuses.pop().expect("two files");
     let livekit_yaml = statuses.pop().expect("two files");
-    let egress_yaml = if config.egress.enabled {
-        let text = side::egress::render(config, &rows, side::egress::host_cores())?;
-        let path = config.path(paths::EGRESS_YAML);
-        let gid = config
-            .egress
+    let (mut egress_yaml, mut ingress_yaml, mut sip_yaml) = (None, None, None);
+    for (name, table, text, access) in side_files {
+        let path = config.path(name);
+        let gid = access
             .file_group
             .as_deref()
-            .map(|g| crate::socket::resolve_group_for("egress.file_group", g))
+            .map(|g| crate::socket::resolve_group_for(&format!("{table}.file_group"), g))
             .transpose()?;
-        let mut outcome =
-            files::ensure_file_as(&path, text.as_bytes(), config.egress.file_mode, gid)?;
+        let mut outcome = files::ensure_file_as(&path, text.as_bytes(), access.file_mode, gid)?;
         if outcome == Outcome::Created && missing_is_repair {
             outcome = Outcome::Rewritten("missing".into());
         }
-        match &outcome {
-            Outcome::Unchanged => {}
-            Outcome::Created => tracing::info!(file = %path.display(), "wrote"),
-            Outcome::Rewritten(why) => {
-                tracing::warn!(file = %path.display(), reason = %why, "rewrote")
-            }
+        log_outcome(&path, &outcome);
+        let status = Some(file_status(&path, text.as_bytes(), &outcome));
+        match table {
+            "egress" => egress_yaml = status,
+            "ingress" => ingress_yaml = status,
+            _ => sip_yaml = status,
         }
-        let status = file_status(&path, text.as_bytes(), &outcome);
-        changes.push((paths::EGRESS_YAML.to_string(), outcome));
-        Some(status)
-    } else {
-        None
-    };
+        changes.push((name.to_string(), outcome));
+    }
     Ok(Synced {
         files: FilesStatus {
             livekit_yaml,
             backend_env,
             egress_yaml,
+            ingress_yaml,
+            sip_yaml,
         },
         revision,
         canaries: Canaries {

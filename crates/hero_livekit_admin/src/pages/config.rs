@@ -44,7 +44,16 @@ pub async fn page(
         }
         @match &files {
             Ok(f) => {
-                @for (id, name, text) in [("livekit-yaml", "livekit.yaml", &f.livekit_yaml), ("backend-env", "backend.env", &f.backend_env)] {
+                @let side = [
+                    ("egress-yaml", "egress.yaml", f.egress_yaml.as_ref()),
+                    ("ingress-yaml", "ingress.yaml", f.ingress_yaml.as_ref()),
+                    ("sip-yaml", "sip.yaml", f.sip_yaml.as_ref()),
+                ];
+                @let shown = [("livekit-yaml", "livekit.yaml", Some(&f.livekit_yaml)), ("backend-env", "backend.env", Some(&f.backend_env))]
+                    .into_iter()
+                    .chain(side)
+                    .filter_map(|(id, name, text)| Some((id, name, text?)));
+                @for (id, name, text) in shown {
                     section.card aria-labelledby={ "h-" (id) } {
                         div.toolbar {
                             h2 id={ "h-" (id) } { code { (name) } }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::{Dur, LOG_LEVELS, Redis, check_url, invalid};
+use super::{Dur, FileAccess, LOG_LEVELS, Redis, check_url, invalid};
 use crate::error::Result;
 use crate::secrets::Secret;
 
@@ -127,18 +127,14 @@ pub struct Egress {
     pub prometheus_port: Option<u16>,
     pub log_level: String,
     pub cluster_id: Option<String>,
-    #[serde(serialize_with = "octal")]
-    pub file_mode: u32,
-    pub file_group: Option<String>,
+    /// `file_mode` ("0600" or "0640") and `file_group`.
+    #[serde(flatten)]
+    pub access: FileAccess,
     pub storage: Option<Storage>,
     pub backup: Option<Storage>,
     pub session_limits: SessionLimits,
     /// As given; values left out are sized for the host when rendered.
     pub cpu_cost: CpuCostSettings,
-}
-
-fn octal<S: Serializer>(m: &u32, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(&format!("{m:04o}"))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -405,26 +401,7 @@ impl EgressSettings {
                 format!("{log_level:?} is not one of {}", LOG_LEVELS.join(", ")),
             ));
         }
-        let file_mode = match self.file_mode.as_deref().map(str::trim) {
-            None | Some("0600" | "600") => 0o600,
-            Some("0640" | "640") => 0o640,
-            Some(other) => {
-                return Err(invalid(
-                    "egress.file_mode",
-                    format!(
-                        "{other:?} must be \"0600\" or \"0640\" (group-readable, for an egress \
-                         container running as another user)"
-                    ),
-                ));
-            }
-        };
-        let file_group = text(self.file_group);
-        if file_group.is_some() && file_mode != 0o640 {
-            return Err(invalid(
-                "egress.file_group",
-                "is only used with file_mode = \"0640\"",
-            ));
-        }
+        let access = FileAccess::resolve("egress", self.file_mode, self.file_group)?;
         let cpu_cost = self.cpu_cost.unwrap_or_default();
         cpu_cost.check()?;
         let limits = self.session_limits.unwrap_or_default();
@@ -436,8 +413,7 @@ impl EgressSettings {
             prometheus_port: self.prometheus_port,
             log_level,
             cluster_id: text(self.cluster_id),
-            file_mode,
-            file_group,
+            access,
             storage: self
                 .storage
                 .map(|s| s.resolve("egress.storage"))
@@ -624,6 +600,6 @@ mod tests {
         }
         assert!(shown.contains("AKIAEXAMPLE"), "{shown}");
         assert!(!format!("{e:?}").contains("s3-secret-value"));
-        assert_eq!(e.file_mode, 0o640);
+        assert_eq!(e.access.file_mode, 0o640);
     }
 }

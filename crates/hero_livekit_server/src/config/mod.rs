@@ -17,14 +17,20 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::error::{Error, Result};
 
 pub(crate) mod egress;
+pub(crate) mod ingress;
 pub mod public;
 mod redis;
+pub(crate) mod sip;
 pub use egress::{
     AliOss, Azure, CpuCostSettings, Egress, EgressSettings, Gcp, HEALTH_PORT as EGRESS_HEALTH_PORT,
     S3, SessionLimits, Storage,
 };
+pub use ingress::{
+    HEALTH_PORT as INGRESS_HEALTH_PORT, Ingress, IngressCpuCost, IngressSettings, RtcConfig,
+};
 pub use public::{Public, PublicSettings, Topology};
 pub use redis::{Redis, RedisBlock, RedisSettings, SENTINEL_TIMEOUT_MS};
+pub use sip::{HEALTH_PORT as SIP_HEALTH_PORT, Sip, SipSettings, SipTls};
 
 pub use hero_livekit_api::duration::Dur;
 
@@ -108,6 +114,15 @@ pub struct Settings {
     #[arg(skip)]
     #[serde(default)]
     pub egress: EgressSettings,
+    /// `[ingress]` (TOML only): LiveKit's ingress service, for which ingress.yaml and
+    /// livekit.yaml's `ingress:` block are rendered.
+    #[arg(skip)]
+    #[serde(default)]
+    pub ingress: IngressSettings,
+    /// `[sip]` (TOML only): LiveKit's SIP service, for which sip.yaml is rendered.
+    #[arg(skip)]
+    #[serde(default)]
+    pub sip: SipSettings,
     /// `[public]`: LiveKit on a public domain (TLS, TURN, Caddy, HAProxy)
     #[command(flatten)]
     #[serde(default)]
@@ -201,6 +216,10 @@ pub struct Config {
     pub livekit_overrides: serde_json::Map<String, serde_json::Value>,
     /// `[egress]`: egress.yaml is rendered while `enabled`.
     pub egress: Egress,
+    /// `[ingress]`: ingress.yaml (and livekit.yaml's `ingress:`) rendered while `enabled`.
+    pub ingress: Ingress,
+    /// `[sip]`: sip.yaml rendered while `enabled`.
+    pub sip: Sip,
     /// `None`: the loopback deployment.
     pub public: Option<Public>,
 }
@@ -305,6 +324,54 @@ fn invalid(setting: &str, reason: impl Into<String>) -> Error {
     Error::Config {
         setting: setting.to_string(),
         reason: reason.into(),
+    }
+}
+
+/// Who may read a side service's rendered file: 0600, or 0640 with a group for a container
+/// that runs as another user (side-services facts §1.1).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FileAccess {
+    #[serde(serialize_with = "octal")]
+    pub file_mode: u32,
+    pub file_group: Option<String>,
+}
+
+fn octal<S: Serializer>(m: &u32, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{m:04o}"))
+}
+
+impl FileAccess {
+    pub(crate) fn resolve(
+        table: &str,
+        mode: Option<String>,
+        group: Option<String>,
+    ) -> Result<FileAccess> {
+        let file_mode = match mode.as_deref().map(str::trim) {
+            None | Some("0600" | "600") => 0o600,
+            Some("0640" | "640") => 0o640,
+            Some(other) => {
+                return Err(invalid(
+                    &format!("{table}.file_mode"),
+                    format!(
+                        "{other:?} must be \"0600\" or \"0640\" (group-readable, for a container \
+                         that runs as another user)"
+                    ),
+                ));
+            }
+        };
+        let file_group = group
+            .map(|g| g.trim().to_string())
+            .filter(|g| !g.is_empty());
+        if file_group.is_some() && file_mode != 0o640 {
+            return Err(invalid(
+                &format!("{table}.file_group"),
+                "is only used with file_mode = \"0640\"",
+            ));
+        }
+        Ok(FileAccess {
+            file_mode,
+            file_group,
+        })
     }
 }
 
@@ -456,6 +523,27 @@ impl Config {
             None => Default::default(),
         };
         let node_ip = public::node_ip(&public, s.node_ip, &livekit_overrides)?;
+        // The side services announce one address: the SFU's first.
+        let first_ip = node_ip
+            .as_deref()
+            .and_then(|ip| ip.split(',').next())
+            .map(str::trim);
+        let client_host = public
+            .as_ref()
+            .map(|p| p.domain.clone())
+            .or_else(|| first_ip.map(str::to_string))
+            .unwrap_or_else(|| "127.0.0.1".into());
+        let ingress = s
+            .ingress
+            .resolve(redis.as_ref(), sfu_port, first_ip, &client_host)?;
+        let sip = s.sip.resolve(redis.as_ref(), sfu_port, first_ip)?;
+        if ingress.enabled && livekit_overrides.contains_key("ingress") {
+            return Err(invalid(
+                "livekit_overrides.ingress",
+                "is rendered from [ingress] while it is enabled (rtmp_base_url and whip_base_url \
+                 follow its ports and public_host)",
+            ));
+        }
         Ok(Config {
             home,
             socket,
@@ -487,6 +575,8 @@ impl Config {
                 .collect(),
             livekit_overrides,
             egress,
+            ingress,
+            sip,
             public,
         })
     }
@@ -627,6 +717,18 @@ mod tests {
         assert_eq!(example.token_ttl, defaults.token_ttl);
         assert_eq!(example.token_max_ttl, defaults.token_max_ttl);
         assert_eq!(example.livekit_timeout, defaults.livekit_timeout);
+        // The side services' tables state their real defaults too (those that follow node_ip
+        // with the example's node_ip).
+        let same_ip = Config::from_settings(
+            Settings {
+                node_ip: example.node_ip.clone(),
+                ..Default::default()
+            },
+            None,
+        )
+        .unwrap();
+        assert_eq!(example.ingress, same_ip.ingress);
+        assert_eq!(example.sip, same_ip.sip);
         // The example overrides are valid LiveKit settings too.
         let mut doc = serde_json::json!({});
         doc.as_object_mut()
@@ -640,6 +742,8 @@ mod tests {
     fn full_settings() -> Settings {
         Settings {
             egress: egress::sample(),
+            ingress: ingress::sample(),
+            sip: sip::sample(),
             ..Default::default()
         }
     }

@@ -33,6 +33,20 @@ fn remember(path: &std::path::Path, v: &Verdict) {
     last.push((path.to_path_buf(), v.clone()));
 }
 
+/// The proxy configs as rendered, by file name (for `config.check`).
+pub fn renders(config: &Config) -> Vec<(String, String)> {
+    let Some(p) = &config.public else {
+        return Vec::new();
+    };
+    [
+        (CADDYFILE, Some(caddy::render(config, p))),
+        (HAPROXY_CFG, haproxy::render(p)),
+    ]
+    .into_iter()
+    .filter_map(|(n, t)| t.map(|t| (n.to_string(), t)))
+    .collect()
+}
+
 /// Renders, validates and writes the proxy configs; copies a renewed TURN certificate.
 /// Returns what changed, by file name.
 pub fn sync(config: &Config) -> Result<Vec<(String, Outcome)>> {

@@ -26,6 +26,16 @@ async fn status(state: &AppState) -> Result<Status> {
     let cluster = crate::cluster::status(state).await?;
     let mut restart_reasons = seen.restart_reasons;
     restart_reasons.extend(crate::cluster::problems(&cluster));
+    let rows = state.store().keys().await?;
+    let side = |enabled: bool, service: &str, file: &str| {
+        enabled.then(|| crate::side::status::of(cfg, &rows, service, file))
+    };
+    let ingress = side(
+        cfg.ingress.enabled,
+        "ingress",
+        hero_livekit_api::paths::INGRESS_YAML,
+    );
+    let sip = side(cfg.sip.enabled, "sip", hero_livekit_api::paths::SIP_YAML);
     Ok(Status {
         server: ServerInfo {
             version: env!("CARGO_PKG_VERSION").into(),
@@ -41,5 +51,7 @@ async fn status(state: &AppState) -> Result<Status> {
         restart_required: seen.restart_required,
         restart_reasons,
         egress: seen.egress,
+        ingress,
+        sip,
     })
 }

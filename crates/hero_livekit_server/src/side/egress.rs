@@ -397,7 +397,7 @@ const DEBUG_KEYS: Keys = Keys(&[
     ("gcp", Some(&GCP_KEYS)),
     ("alioss", Some(&ALIOSS_KEYS)),
 ]);
-const REDIS_KEYS: Keys = Keys(&[
+pub const REDIS_KEYS: Keys = Keys(&[
     ("address", None),
     ("username", None),
     ("password", None),
@@ -416,7 +416,7 @@ const REDIS_KEYS: Keys = Keys(&[
     ("pool_timeout", None),
     ("pool_size", None),
 ]);
-const LOGGING_KEYS: Keys = Keys(&[
+pub const LOGGING_KEYS: Keys = Keys(&[
     ("json", None),
     ("level", None),
     ("sample", None),

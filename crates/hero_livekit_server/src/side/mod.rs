@@ -3,7 +3,12 @@
 //! (side-services facts §0) — so each render is typed after the service's Go yaml tags and
 //! checked against the key tree read from that Go source before it is written.
 
+pub mod check;
 pub mod egress;
+pub mod ingress;
+mod ports;
+pub mod sip;
+pub mod status;
 
 use serde_json::Value;
 

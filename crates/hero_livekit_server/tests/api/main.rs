@@ -10,5 +10,6 @@ mod metrics;
 mod production;
 mod public;
 mod rpc;
+mod side;
 mod store;
 mod tokens;
