@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use crate::egress::*;
+pub use crate::side::*;
 
 /// For methods that take no parameters (`{}` or none at all).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
