@@ -6,6 +6,7 @@ mod args;
 mod egress;
 mod local;
 mod remote;
+mod side;
 
 use std::process::ExitCode;
 
@@ -97,6 +98,9 @@ async fn run_remote(cli: &Cli, cmd: &RemoteCmd) -> Outcome {
         RemoteCmd::Room(cmd) => remote::room(&client, cmd, json).await,
         RemoteCmd::Participant(cmd) => remote::participant(&client, cmd, json).await,
         RemoteCmd::Egress(cmd) => egress::egress(&client, cmd, json).await,
+        RemoteCmd::Ingress(cmd) => side::ingress(&client, cmd, json).await,
+        RemoteCmd::Sip(cmd) => side::sip(&client, cmd, json).await,
+        RemoteCmd::Agent(cmd) => side::agent(&client, cmd, json).await,
         RemoteCmd::Recordings {
             room,
             status,
