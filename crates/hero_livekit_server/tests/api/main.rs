@@ -9,5 +9,6 @@ mod livekit;
 mod production;
 mod public;
 mod rpc;
+mod side;
 mod store;
 mod tokens;
