@@ -232,7 +232,13 @@ fn sessions_view(sessions: &Result<Value>) -> Markup {
                     tbody {
                         @for p in r["participants"].as_array().cloned().unwrap_or_default() {
                             tr {
-                                td { (s(&p["identity"])) }
+                                td {
+                                    (s(&p["identity"]))
+                                    // A phone call, an ingress or an agent says so (design §11.2).
+                                    @if let Some(kind) = p["kind"].as_str().filter(|k| *k != "participant") {
+                                        " " (badge("", kind))
+                                    }
+                                }
                                 td { (opt_time(p["joined_at"].as_str())) }
                                 td { (opt_time(p["left_at"].as_str())) }
                                 td.num { @if let Some(d) = p["duration_s"].as_i64() { (d) " s" } }
