@@ -5,12 +5,13 @@
 //! or in any audit row.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use hero_livekit_api::errors as codes;
 use hero_livekit_api::methods::*;
 use hero_livekit_api::types::*;
 use hero_livekit_api::{ClientError, Method};
-use hero_livekit_testkit::{Redis, free_port};
+use hero_livekit_testkit::{Redis, free_port, wait_until_async};
 use livekit_standin::{Options, StandIn};
 
 use crate::helpers::*;
@@ -40,6 +41,14 @@ struct Stack {
 }
 
 async fn stack(redis: bool, options: Options) -> Stack {
+    stack_with(redis, options, |_| {}).await
+}
+
+async fn stack_with(
+    redis: bool,
+    options: Options,
+    tweak: impl FnOnce(&mut hero_livekit_server::config::Settings),
+) -> Stack {
     let redis = redis.then(Redis::start);
     let port = free_port();
     let app = spawn_with(|s| {
@@ -50,6 +59,7 @@ async fn stack(redis: bool, options: Options) -> Stack {
             s.node_ip = Some("127.0.0.1".into());
             s.sfu_port = Some(port);
         }
+        tweak(s);
     })
     .await;
     let sfu = StandIn::start_with(
@@ -527,6 +537,99 @@ async fn no_worker_on_the_bus_is_said_in_plain_words() {
     )
     .await;
     assert!(msg.contains("no SIP worker with capacity"), "{msg}");
+    s.sfu.stop().await;
+    s.app.stop().await;
+}
+
+/// The key lifecycle keeps a retiring key in livekit.yaml past its grace while an ingress
+/// stream or a phone call that began before the switch is still live (side-services facts §6),
+/// and retires it once both are over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_never_breaks_a_live_stream_or_call() {
+    let new_key = "APInewkey0000002";
+    let new_secret = "m".repeat(44);
+    let s = stack_with(true, Options::default(), |s| {
+        s.token_ttl = Some("1s".parse().unwrap());
+        s.token_max_ttl = Some("2s".parse().unwrap());
+    })
+    .await;
+    let port = s.sfu.port();
+    let old_key = s.app.status().await.keys[0].api_key.clone();
+    s.sfu.stop().await;
+    // The SFU already has the new key loaded, as after a restart that read it.
+    let both = with_ingress_urls(&s.app.home.join("livekit.yaml"));
+    let text = std::fs::read_to_string(&both).unwrap().replacen(
+        "keys:\n",
+        &format!("keys:\n  {new_key}: {new_secret}\n"),
+        1,
+    );
+    std::fs::write(&both, text).unwrap();
+    let sfu = StandIn::start_with(&both, Options::port(port))
+        .await
+        .unwrap();
+    let s = Stack { sfu, ..s };
+    let app = &s.app;
+    app.create_room("stage").await;
+    let ingress = app
+        .call::<IngressCreate>(&rtmp("stage", "obs"))
+        .await
+        .unwrap();
+    s.sfu.ingress_publish(&ingress.ingress_id).unwrap();
+    let trunk = app
+        .call::<SipOutboundTrunkCreate>(&SipOutboundTrunkCreateParams {
+            name: "p".into(),
+            address: "sip.provider.example".into(),
+            numbers: vec!["+15105550100".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let call = app
+        .call::<SipCallM>(&SipCallParams {
+            room: "stage".into(),
+            number: "+15105550111".into(),
+            trunk_id: trunk.trunk_id,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // The switch happens a whole second after both began.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.call::<KeysImport>(&KeysImportParams {
+        api_key: new_key.into(),
+        secret: new_secret.clone(),
+    })
+    .await
+    .unwrap();
+    let retired = || async {
+        app.status().await;
+        app.keys(true)
+            .await
+            .iter()
+            .any(|k| k.api_key == old_key && k.state == KeyState::Retired)
+    };
+    // The grace (2 s) runs out while both are live: the old key stays.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(!retired().await);
+    assert!(app.read("livekit.yaml").contains(&old_key));
+    // The stream ends; the call still holds it.
+    assert!(s.sfu.ingress_unpublish(&ingress.ingress_id));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !retired().await,
+        "a phone call from before the switch is still live"
+    );
+    // The call is transferred away: nothing live is older than the switch.
+    app.call::<SipTransfer>(&SipTransferParams {
+        room: "stage".into(),
+        identity: call.identity.clone(),
+        transfer_to: "tel:+15105550122".into(),
+        play_dialtone: None,
+    })
+    .await
+    .unwrap();
+    wait_until_async("the old key retired", Duration::from_secs(10), retired).await;
+    assert!(!app.read("livekit.yaml").contains(&old_key));
     s.sfu.stop().await;
     s.app.stop().await;
 }
