@@ -7,4 +7,5 @@ mod egress;
 mod fleet;
 mod manifests;
 mod ops;
+mod side;
 mod supervision;
