@@ -101,6 +101,23 @@ pub fn app(state: AppState) -> Router {
         .route("/keys/revoke", post(pages::keys::revoke))
         .route("/keys/import", post(pages::keys::import))
         .route("/recordings", get(pages::recordings::page))
+        .route(
+            "/ingress",
+            get(pages::ingress::page).post(pages::ingress::create),
+        )
+        .route("/ingress/{id}/delete", post(pages::ingress::delete))
+        .route("/telephony", get(pages::telephony::page))
+        .route("/telephony/trunks", post(pages::telephony::create_trunk))
+        .route(
+            "/telephony/trunks/{direction}/{id}/delete",
+            post(pages::telephony::delete_trunk),
+        )
+        .route("/telephony/rules", post(pages::telephony::create_rule))
+        .route(
+            "/telephony/rules/{id}/delete",
+            post(pages::telephony::delete_rule),
+        )
+        .route("/telephony/call", post(pages::telephony::call))
         .route("/events", get(pages::events::page))
         .route("/audit", get(pages::audit::page))
         .route("/config", get(pages::config::page))
