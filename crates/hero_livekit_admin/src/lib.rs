@@ -75,6 +75,11 @@ pub fn app(state: AppState) -> Router {
         .route("/rooms/{name}/metadata", post(pages::rooms::metadata))
         .route("/rooms/{name}/data", post(pages::rooms::send_data))
         .route("/rooms/{name}/egress", post(pages::rooms::record))
+        .route("/rooms/{name}/agents", post(pages::rooms::dispatch_agent))
+        .route(
+            "/rooms/{name}/agents/{id}/delete",
+            post(pages::rooms::delete_agent),
+        )
         .route(
             "/rooms/{name}/egress/{id}/stop",
             post(pages::rooms::stop_egress),

@@ -8,3 +8,4 @@ mod deployment;
 mod helpers;
 mod nodes;
 mod recordings;
+mod side;
