@@ -63,7 +63,7 @@ fn id_after(html: &str, marker: &str) -> String {
         .unwrap_or_else(|| panic!("no “{marker}”:\n{html}"))
         + marker.len();
     html[start..]
-        .split(|c: char| c == ' ' || c == '<' || c == '.')
+        .split([' ', '<', '.'])
         .next()
         .unwrap()
         .to_string()
