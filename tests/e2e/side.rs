@@ -371,6 +371,8 @@ async fn obs_a_phone_line_and_an_agent_through_the_cli() {
         .as_str()
         .unwrap()
         .to_string();
+    let people = ok(site, &["participant", "list", "stage"]).await;
+    assert!(people.contains("(phone call)"), "{people}");
     let moved = ok(
         site,
         &["sip", "transfer", "stage", &phone, "tel:+15105550122"],

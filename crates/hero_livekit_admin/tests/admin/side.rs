@@ -266,6 +266,12 @@ async fn ingress_telephony_and_agents_from_their_pages() {
 
     // A room's page: the phone participant, and an agent dispatched and deleted.
     let (_, html) = get(admin, &cookie, "/rooms/stage").await;
+    assert!(
+        html.contains(
+            r#"<strong>sip_+15105550111</strong> <span class="badge ">phone call</span>"#
+        ),
+        "{html}"
+    );
     assert!(html.contains(r#"<form id="agent" method="post" action="/rooms/stage/agents">"#));
     let (_, to) = post(
         admin,

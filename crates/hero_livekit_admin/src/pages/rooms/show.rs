@@ -163,6 +163,7 @@ fn participant_row(
         tr id=(target) {
             td {
                 strong { (p.identity) }
+                @if p.kind != "participant" { " " (badge("", &p.kind)) }
                 @if !p.name.is_empty() && p.name != p.identity { br; span.muted { (p.name) } }
                 @if !p.metadata.is_empty() { br; span.hint { "metadata: " (clip(&p.metadata, 40)) } }
                 @for (k, v) in &p.attributes { br; span.hint.attr { (k) "=" (clip(v, 40)) } }
