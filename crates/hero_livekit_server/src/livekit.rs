@@ -265,3 +265,78 @@ fn describe(e: &reqwest::Error) -> String {
         cur.to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use livekit_api::access_token::TokenVerifier;
+
+    use super::*;
+
+    /// (video grants, sip grants) of the token one call is signed with.
+    fn grants(g: Grant) -> (VideoGrants, SIPGrants) {
+        let secret = "s".repeat(32);
+        let token = LiveKit::token("APIkey", &secret, &g).unwrap();
+        let c = TokenVerifier::with_api_key("APIkey", &secret)
+            .verify(&token)
+            .unwrap();
+        (c.video, c.sip)
+    }
+
+    #[test]
+    fn each_side_service_call_carries_exactly_its_grant() {
+        let none = SIPGrants::default();
+        let (v, s) = grants(Grant::IngressAdmin);
+        assert_eq!(
+            (v, s),
+            (
+                VideoGrants {
+                    ingress_admin: true,
+                    ..Default::default()
+                },
+                none.clone()
+            )
+        );
+        let (v, s) = grants(Grant::SipAdmin);
+        assert_eq!(v, VideoGrants::default());
+        assert_eq!(
+            s,
+            SIPGrants {
+                admin: true,
+                call: false
+            }
+        );
+        let (v, s) = grants(Grant::SipCall);
+        assert_eq!(v, VideoGrants::default());
+        assert_eq!(
+            s,
+            SIPGrants {
+                admin: false,
+                call: true
+            }
+        );
+        // A transfer: sip.call and roomAdmin on that one room (side-services facts §4.1).
+        let (v, s) = grants(Grant::SipCallRoomAdmin("support".into()));
+        assert_eq!(
+            v,
+            VideoGrants {
+                room_admin: true,
+                room: "support".into(),
+                ..Default::default()
+            }
+        );
+        assert!(s.call && !s.admin);
+        // Agent dispatch: roomAdmin on the request's room, nothing else.
+        let (v, s) = grants(Grant::RoomAdmin("lobby".into()));
+        assert_eq!(
+            (v, s),
+            (
+                VideoGrants {
+                    room_admin: true,
+                    room: "lobby".into(),
+                    ..Default::default()
+                },
+                none
+            )
+        );
+    }
+}
