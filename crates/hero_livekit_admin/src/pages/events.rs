@@ -122,6 +122,10 @@ const EVENT_TYPES: &[&str] = &[
     "egress_ended",
     "ingress_started",
     "ingress_ended",
+    // Sent by LiveKit's agent service; the open-source livekit-server does not (side-services
+    // facts §5), but any that arrive are kept like every other event.
+    "agent_job_started",
+    "agent_job_ended",
 ];
 
 pub async fn page(
