@@ -551,7 +551,11 @@ pub fn participants(ps: &[Participant]) {
             vec![
                 p.identity.clone(),
                 p.sid.clone(),
-                p.name.clone(),
+                if p.kind == "participant" {
+                    p.name.clone()
+                } else {
+                    format!("{} ({})", p.name, p.kind)
+                },
                 p.state.clone(),
                 p.joined_at.clone(),
                 tracks,

@@ -62,6 +62,15 @@ pub enum RemoteCmd {
     /// Record and stream rooms through LiveKit's egress
     #[command(subcommand)]
     Egress(EgressCmd),
+    /// Take streams in: OBS over RTMP, WHIP, or a pulled URL
+    #[command(subcommand)]
+    Ingress(IngressCmd),
+    /// Phone calls: SIP trunks, dispatch rules, dialling out and transfers
+    #[command(subcommand)]
+    Sip(SipCmd),
+    /// Send AI agents into rooms (LiveKit's agent dispatch)
+    #[command(subcommand)]
+    Agent(AgentCmd),
     /// Every recording lk-backend keeps (also after LiveKit forgot it, 24 h after it ended)
     Recordings {
         /// Only this room's
@@ -414,4 +423,227 @@ pub struct DeployInitArgs {
     /// ~/hero/cfg/hero_livekit_server.toml]
     #[arg(long)]
     pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IngressCmd {
+    /// Create an ingress; prints where to publish (OBS: server URL and stream key)
+    #[command(group = clap::ArgGroup::new("input").required(true).multiple(false))]
+    Create {
+        /// Publish over RTMP (OBS, ffmpeg)
+        #[arg(long, group = "input")]
+        rtmp: bool,
+        /// Publish over WHIP (WebRTC)
+        #[arg(long, group = "input")]
+        whip: bool,
+        /// Pull this http(s):// or srt:// source
+        #[arg(long, group = "input", value_name = "URL")]
+        url: Option<String>,
+        #[arg(long)]
+        room: String,
+        /// The publishing participant's identity
+        #[arg(long)]
+        identity: String,
+        /// Its display name
+        #[arg(long)]
+        name: Option<String>,
+        /// A label for the ingress
+        #[arg(long)]
+        ingress_name: Option<String>,
+        #[command(flatten)]
+        transcode: TranscodeArgs,
+        /// Create it disabled (it refuses publishers until enabled)
+        #[arg(long)]
+        disabled: bool,
+    },
+    /// Ingresses and whether something publishes through them (never their stream keys)
+    List {
+        #[arg(long)]
+        room: Option<String>,
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Change a reusable (RTMP or WHIP) ingress
+    Update {
+        ingress_id: String,
+        #[arg(long)]
+        room: Option<String>,
+        #[arg(long)]
+        identity: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        transcode: TranscodeArgs,
+        #[arg(long, conflicts_with = "disable")]
+        enable: bool,
+        #[arg(long)]
+        disable: bool,
+    },
+    /// Delete an ingress (a stream published through it stops)
+    Delete { ingress_id: String },
+}
+
+/// Transcoding of an ingress.
+#[derive(Debug, Args)]
+pub struct TranscodeArgs {
+    /// Transcode into simulcast layers (LiveKit's default for RTMP and URL)
+    #[arg(long, conflicts_with = "no_transcoding")]
+    pub transcoding: bool,
+    /// Pass the stream through as published (LiveKit's default for WHIP)
+    #[arg(long)]
+    pub no_transcoding: bool,
+    /// opus_stereo_96kbps or opus_mono_64kbps
+    #[arg(long)]
+    pub audio_preset: Option<String>,
+    /// h264_720p_30fps_3_layers (default), h264_1080p_30fps_3_layers, h264_540p_25fps_2_layers,
+    /// the _1_layer and _high_motion variants
+    #[arg(long)]
+    pub video_preset: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SipCmd {
+    /// Trunks: how calls come in from and go out to a SIP provider
+    #[command(subcommand)]
+    Trunk(SipTrunkCmd),
+    /// Dispatch rules: which room an incoming call goes to
+    #[command(subcommand)]
+    Rule(SipRuleCmd),
+    /// Dial a number into a room through an outbound trunk
+    Call {
+        room: String,
+        number: String,
+        /// The outbound trunk
+        #[arg(long)]
+        trunk: String,
+        /// Caller id (default: the trunk's first number)
+        #[arg(long)]
+        from: Option<String>,
+        /// The phone participant's identity [LiveKit's default: sip_<number>]
+        #[arg(long)]
+        identity: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        /// Digits to send once answered (w = half a second pause)
+        #[arg(long)]
+        dtmf: Option<String>,
+        /// Return only once the callee answered
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Transfer a phone participant's call (SIP REFER) to tel:+… or sip:…
+    Transfer {
+        room: String,
+        identity: String,
+        to: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SipTrunkCmd {
+    /// Create a trunk
+    #[command(subcommand)]
+    Create(SipTrunkCreateCmd),
+    /// Inbound and outbound trunks (never their passwords)
+    List {
+        #[arg(long, conflicts_with = "outbound")]
+        inbound: bool,
+        #[arg(long)]
+        outbound: bool,
+    },
+    /// Delete a trunk
+    Delete { trunk_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SipTrunkCreateCmd {
+    /// Accept calls from a provider
+    Inbound {
+        name: String,
+        /// A number this trunk answers (repeat)
+        #[arg(long = "number", value_name = "NUMBER")]
+        numbers: Vec<String>,
+        /// A provider address (IP or CIDR) calls are accepted from (repeat)
+        #[arg(long = "allow", value_name = "ADDR")]
+        allowed_addresses: Vec<String>,
+        /// A caller number accepted (repeat; default any)
+        #[arg(long = "allow-number", value_name = "NUMBER")]
+        allowed_numbers: Vec<String>,
+        #[command(flatten)]
+        auth: SipAuthArgs,
+    },
+    /// Dial out through a provider
+    Outbound {
+        name: String,
+        /// The provider's SIP host (sip.example.com)
+        #[arg(long)]
+        address: String,
+        /// A number calls go out from (repeat)
+        #[arg(long = "number", value_name = "NUMBER")]
+        numbers: Vec<String>,
+        /// auto, udp, tcp or tls
+        #[arg(long)]
+        transport: Option<String>,
+        #[command(flatten)]
+        auth: SipAuthArgs,
+    },
+}
+
+/// Digest credentials of a trunk.
+#[derive(Debug, Args)]
+pub struct SipAuthArgs {
+    #[arg(long)]
+    pub username: Option<String>,
+    /// Read the password from this environment variable (keeps it out of `ps` and history)
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SipRuleCmd {
+    /// Create a rule: direct (one room), individual (a room per caller), callee (per number dialled)
+    Create {
+        /// direct, individual or callee
+        kind: String,
+        /// direct: the room
+        #[arg(long)]
+        room: Option<String>,
+        /// individual, callee: the start of the room names
+        #[arg(long)]
+        prefix: Option<String>,
+        /// Read a PIN callers must type from this environment variable
+        #[arg(long, value_name = "VAR")]
+        pin_env: Option<String>,
+        /// Only calls through this trunk (repeat; default all)
+        #[arg(long = "trunk", value_name = "ID")]
+        trunk_ids: Vec<String>,
+        /// Only calls to this number (repeat)
+        #[arg(long = "number", value_name = "NUMBER")]
+        numbers: Vec<String>,
+        #[arg(long)]
+        name: Option<String>,
+        /// Hide the caller's number from the room
+        #[arg(long)]
+        hide_number: bool,
+    },
+    /// Dispatch rules
+    List,
+    /// Delete a dispatch rule
+    Delete { rule_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCmd {
+    /// Send an agent into a room
+    Dispatch {
+        room: String,
+        agent: String,
+        /// Handed to the agent's job
+        #[arg(long)]
+        metadata: Option<String>,
+    },
+    /// The agent dispatches of a room
+    List { room: String },
+    /// Cancel an agent dispatch
+    Delete { room: String, dispatch_id: String },
 }

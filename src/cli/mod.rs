@@ -6,6 +6,7 @@ mod args;
 mod egress;
 mod local;
 mod remote;
+mod side;
 
 use std::process::ExitCode;
 
@@ -97,6 +98,9 @@ async fn run_remote(cli: &Cli, cmd: &RemoteCmd) -> Outcome {
         RemoteCmd::Room(cmd) => remote::room(&client, cmd, json).await,
         RemoteCmd::Participant(cmd) => remote::participant(&client, cmd, json).await,
         RemoteCmd::Egress(cmd) => egress::egress(&client, cmd, json).await,
+        RemoteCmd::Ingress(cmd) => side::ingress(&client, cmd, json).await,
+        RemoteCmd::Sip(cmd) => side::sip(&client, cmd, json).await,
+        RemoteCmd::Agent(cmd) => side::agent(&client, cmd, json).await,
         RemoteCmd::Recordings {
             room,
             status,
@@ -155,10 +159,75 @@ mod tests {
             &["egress", "start", "room-composite", "r", "--file", "x"],
             &["egress", "list", "--active"],
             &["recordings"],
+            &[
+                "ingress",
+                "create",
+                "--rtmp",
+                "--room",
+                "r",
+                "--identity",
+                "i",
+            ],
+            &["sip", "trunk", "list"],
+            &["sip", "call", "r", "+15105550100", "--trunk", "ST_1"],
+            &["agent", "dispatch", "r", "a"],
             &["audit"],
             &["rpc", "health"],
         ] {
             assert!(matches!(parse(args), Command::Remote(_)), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn an_ingress_takes_exactly_one_input() {
+        for args in [
+            &["ingress", "create", "--room", "r", "--identity", "i"][..],
+            &[
+                "ingress",
+                "create",
+                "--rtmp",
+                "--whip",
+                "--room",
+                "r",
+                "--identity",
+                "i",
+            ],
+            &[
+                "ingress",
+                "create",
+                "--rtmp",
+                "--url",
+                "https://h/x",
+                "--room",
+                "r",
+                "--identity",
+                "i",
+            ],
+        ] {
+            let e =
+                Cli::try_parse_from(std::iter::once("hero_livekit").chain(args.iter().copied()))
+                    .unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{args:?}");
+        }
+        match parse(&[
+            "ingress",
+            "create",
+            "--url",
+            "https://h/x",
+            "--room",
+            "r",
+            "--identity",
+            "i",
+        ]) {
+            Command::Remote(RemoteCmd::Ingress(IngressCmd::Create {
+                url, rtmp, whip, ..
+            })) => {
+                assert_eq!(
+                    (url.as_deref(), rtmp, whip),
+                    (Some("https://h/x"), false, false)
+                )
+            }
+            other => panic!("{other:?}"),
         }
     }
 

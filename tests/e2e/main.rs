@@ -8,5 +8,6 @@ mod egress;
 mod fleet;
 mod manifests;
 mod ops;
+mod side;
 mod side_config;
 mod supervision;

@@ -75,6 +75,11 @@ pub fn app(state: AppState) -> Router {
         .route("/rooms/{name}/metadata", post(pages::rooms::metadata))
         .route("/rooms/{name}/data", post(pages::rooms::send_data))
         .route("/rooms/{name}/egress", post(pages::rooms::record))
+        .route("/rooms/{name}/agents", post(pages::rooms::dispatch_agent))
+        .route(
+            "/rooms/{name}/agents/{id}/delete",
+            post(pages::rooms::delete_agent),
+        )
         .route(
             "/rooms/{name}/egress/{id}/stop",
             post(pages::rooms::stop_egress),
@@ -101,6 +106,23 @@ pub fn app(state: AppState) -> Router {
         .route("/keys/revoke", post(pages::keys::revoke))
         .route("/keys/import", post(pages::keys::import))
         .route("/recordings", get(pages::recordings::page))
+        .route(
+            "/ingress",
+            get(pages::ingress::page).post(pages::ingress::create),
+        )
+        .route("/ingress/{id}/delete", post(pages::ingress::delete))
+        .route("/telephony", get(pages::telephony::page))
+        .route("/telephony/trunks", post(pages::telephony::create_trunk))
+        .route(
+            "/telephony/trunks/{direction}/{id}/delete",
+            post(pages::telephony::delete_trunk),
+        )
+        .route("/telephony/rules", post(pages::telephony::create_rule))
+        .route(
+            "/telephony/rules/{id}/delete",
+            post(pages::telephony::delete_rule),
+        )
+        .route("/telephony/call", post(pages::telephony::call))
         .route("/events", get(pages::events::page))
         .route("/audit", get(pages::audit::page))
         .route("/config", get(pages::config::page))

@@ -16,6 +16,7 @@ pub mod methods;
 pub mod paths;
 pub mod redact;
 pub mod service;
+pub mod side;
 pub mod timefmt;
 pub mod tls;
 pub mod types;

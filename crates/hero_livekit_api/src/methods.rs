@@ -107,6 +107,46 @@ methods! {
         "Add or remove stream URLs of a running streaming egress.";
 }
 
+// Ingress, SIP and agent dispatch (design §5.7), each signed with the one grant it needs.
+methods! {
+    IngressCreate = "ingress.create" (IngressCreateParams) -> IngressInfo,
+        "Take a stream in (RTMP, WHIP or a pulled URL) as a participant of a room; the result alone shows the publish URL and stream key.";
+    IngressListM = "ingress.list" (IngressListParams) -> IngressList,
+        "Ingresses and their state (publishing or not), by room or id; stream keys are never listed.";
+    IngressUpdate = "ingress.update" (IngressUpdateParams) -> IngressInfo,
+        "Change a reusable (RTMP or WHIP) ingress: room, participant, transcoding, enabled.";
+    IngressDelete = "ingress.delete" (IngressIdParams) -> IngressInfo,
+        "Delete an ingress; a stream being published through it stops.";
+    SipInboundTrunkCreate = "sip.inbound_trunk.create" (SipInboundTrunkCreateParams) -> SipTrunk,
+        "Accept calls from a SIP provider: numbers, allowed addresses and numbers, optional digest auth.";
+    SipInboundTrunkList = "sip.inbound_trunk.list" (SipTrunkListParams) -> SipTrunkList,
+        "Inbound trunks (never their passwords).";
+    SipInboundTrunkDelete = "sip.inbound_trunk.delete" (SipTrunkIdParams) -> SipTrunk,
+        "Delete an inbound trunk.";
+    SipOutboundTrunkCreate = "sip.outbound_trunk.create" (SipOutboundTrunkCreateParams) -> SipTrunk,
+        "Dial out through a SIP provider: its address, transport, numbers and credentials.";
+    SipOutboundTrunkList = "sip.outbound_trunk.list" (SipTrunkListParams) -> SipTrunkList,
+        "Outbound trunks (never their passwords).";
+    SipOutboundTrunkDelete = "sip.outbound_trunk.delete" (SipTrunkIdParams) -> SipTrunk,
+        "Delete an outbound trunk.";
+    SipDispatchRuleCreate = "sip.dispatch_rule.create" (SipDispatchRuleCreateParams) -> SipDispatchRule,
+        "Where incoming calls go: one room (direct), a room per caller (individual) or per dialled number (callee).";
+    SipDispatchRuleListM = "sip.dispatch_rule.list" (SipDispatchRuleListParams) -> SipDispatchRuleList,
+        "Dispatch rules (never their PINs).";
+    SipDispatchRuleDelete = "sip.dispatch_rule.delete" (SipDispatchRuleIdParams) -> SipDispatchRule,
+        "Delete a dispatch rule.";
+    SipCallM = "sip.call" (SipCallParams) -> SipCall,
+        "Dial a number into a room through an outbound trunk (LiveKit's CreateSIPParticipant).";
+    SipTransfer = "sip.transfer" (SipTransferParams) -> Empty,
+        "Transfer a phone participant's call to another number (SIP REFER); it leaves the room.";
+    AgentDispatchCreate = "agent.dispatch.create" (AgentDispatchCreateParams) -> AgentDispatch,
+        "Send an agent into a room (creating the room when LiveKit auto-creates rooms).";
+    AgentDispatchListM = "agent.dispatch.list" (AgentDispatchListParams) -> AgentDispatchList,
+        "The agent dispatches of a room and their jobs.";
+    AgentDispatchDelete = "agent.dispatch.delete" (AgentDispatchDeleteParams) -> AgentDispatch,
+        "Cancel an agent dispatch of a room.";
+}
+
 /// Params of `events.unsubscribe`.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct UnsubscribeParams {

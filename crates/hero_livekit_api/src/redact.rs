@@ -21,6 +21,9 @@ const SECRET_NAMES: &[&str] = &[
     "private_key",
     "session_token",
     "webhook_keys",
+    // An ingress's publish URL ends in its stream key; a SIP dispatch rule's PIN admits callers.
+    "publish_url",
+    "pin",
 ];
 
 /// Suffixes that make a name a secret: `api_secret`, `sentinel_password`, `backend_api_token`,

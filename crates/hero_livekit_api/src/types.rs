@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use crate::egress::*;
+pub use crate::side::*;
 
 /// For methods that take no parameters (`{}` or none at all).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
@@ -618,6 +619,10 @@ pub struct Participant {
     pub identity: String,
     pub sid: String,
     pub name: String,
+    /// `participant`, or what it is when not a person with an app: `phone call` (SIP),
+    /// `ingress`, `agent`, `egress` (LiveKit's ParticipantInfo.kind).
+    #[serde(default = "participant_kind")]
+    pub kind: String,
     /// joining, joined, active or disconnected.
     pub state: String,
     pub joined_at: String,
@@ -625,6 +630,10 @@ pub struct Participant {
     pub attributes: BTreeMap<String, String>,
     pub permission: Option<Permission>,
     pub tracks: Vec<Track>,
+}
+
+fn participant_kind() -> String {
+    "participant".into()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

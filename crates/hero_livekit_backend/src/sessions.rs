@@ -23,6 +23,9 @@ pub struct RoomSession {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ParticipantSession {
     pub identity: String,
+    /// `participant`, or what it was when it was not a person with an app: `phone call` (a
+    /// SIP participant), `ingress` (a stream taken in), `agent`, `egress` (design §11.2).
+    pub kind: &'static str,
     pub joined_at: Option<String>,
     pub left_at: Option<String>,
     pub duration_s: Option<i64>,
@@ -40,6 +43,7 @@ struct Room {
 
 struct Participant {
     identity: String,
+    kind: &'static str,
     sid: Option<String>,
     joined: Option<i64>,
     left: Option<i64>,
@@ -87,6 +91,10 @@ pub fn derive(events: &[EventRow]) -> Vec<RoomSession> {
                     continue;
                 };
                 let psid = row.participant_sid.clone();
+                let kind = summary
+                    .participant
+                    .as_ref()
+                    .map_or("participant", |p| p.session_kind());
                 let joined_hint = summary
                     .participant
                     .as_ref()
@@ -101,6 +109,7 @@ pub fn derive(events: &[EventRow]) -> Vec<RoomSession> {
                     if open.is_none() {
                         room.participants.push(Participant {
                             identity,
+                            kind,
                             sid: psid,
                             joined: Some(at),
                             left: None,
@@ -122,6 +131,7 @@ pub fn derive(events: &[EventRow]) -> Vec<RoomSession> {
                         // carries when it has one.
                         None => room.participants.push(Participant {
                             identity,
+                            kind,
                             sid: psid,
                             joined: joined_hint,
                             left: Some(at),
@@ -145,6 +155,7 @@ pub fn derive(events: &[EventRow]) -> Vec<RoomSession> {
                 .into_iter()
                 .map(|p| ParticipantSession {
                     identity: p.identity,
+                    kind: p.kind,
                     joined_at: p.joined.map(rfc3339),
                     left_at: p.left.map(rfc3339),
                     duration_s: match (p.joined, p.left) {
@@ -232,11 +243,30 @@ mod tests {
             (bob.duration_s, bob.end_reason),
             (Some(85), Some("room_finished"))
         );
+        assert_eq!(alice.kind, "participant");
         let carol = &r.participants[2];
         assert_eq!(
             (carol.joined_at.as_deref(), carol.end_reason),
             (None, Some("aborted"))
         );
+    }
+
+    #[test]
+    fn phone_calls_ingress_and_agents_say_what_they_were() {
+        let with = |seq, who: &str, kind: &str| {
+            let mut r = row(seq, "participant_joined", 100 + seq, "r", "RM_1", Some(who));
+            r.body =
+                format!(r#"{{"participant":{{"identity":"{who}","kind":"{kind}"}}}}"#).into_bytes();
+            r
+        };
+        let s = derive(&[
+            with(1, "sip_+15105550111", "SIP"),
+            with(2, "obs", "INGRESS"),
+            with(3, "agent-1", "AGENT"),
+            with(4, "alice", "STANDARD"),
+        ]);
+        let kinds: Vec<&str> = s[0].participants.iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, ["phone call", "ingress", "agent", "participant"]);
     }
 
     #[test]

@@ -181,6 +181,8 @@ pub struct RoomInfo {
 pub struct ParticipantInfo {
     pub sid: String,
     pub identity: String,
+    /// protojson writes the enum by name (`SIP`, `INGRESS`, `AGENT`, …); a number is accepted.
+    pub kind: serde_json::Value,
     #[serde(deserialize_with = "int64")]
     pub joined_at: Option<i64>,
 }
@@ -189,6 +191,79 @@ pub struct ParticipantInfo {
 #[serde(default, rename_all = "camelCase")]
 pub struct RoomNamed {
     pub room_name: String,
+}
+
+impl ParticipantInfo {
+    /// What a session of this participant was, in an operator's words (design §11.2).
+    pub fn session_kind(&self) -> &'static str {
+        use livekit_protocol::participant_info::Kind;
+        let kind = match &self.kind {
+            serde_json::Value::String(s) => Kind::from_str_name(s),
+            serde_json::Value::Number(n) => n.as_i64().and_then(|n| Kind::try_from(n as i32).ok()),
+            _ => None,
+        };
+        match kind {
+            Some(Kind::Sip) => "phone call",
+            Some(Kind::Ingress) => "ingress",
+            Some(Kind::Agent) => "agent",
+            Some(Kind::Egress) => "egress",
+            _ => "participant",
+        }
+    }
+}
+
+/// A stored body as `/api/events` serves it: with stream keys, passwords and the key part of
+/// stream URLs hidden by the project's one redaction rule (an `ingress_*` event's IngressInfo
+/// carries the stream key, an egress's stream URLs theirs). protojson names fields in camelCase
+/// (`streamKey`), so names are compared in snake_case. `None` when nothing was hidden: the body
+/// is then served exactly as LiveKit sent it.
+pub fn redacted_body(body: &[u8]) -> Option<String> {
+    fn snake(name: &str) -> String {
+        let mut out = String::with_capacity(name.len() + 4);
+        for c in name.chars() {
+            if c.is_ascii_uppercase() {
+                out.push('_');
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+    fn walk(v: serde_json::Value, changed: &mut bool) -> serde_json::Value {
+        use hero_livekit_api::redact;
+        use serde_json::Value;
+        match v {
+            Value::Object(m) => Value::Object(
+                m.into_iter()
+                    .map(|(k, v)| {
+                        let hide = redact::is_secret_name(&snake(&k))
+                            && !matches!(&v, Value::Null)
+                            && v.as_str() != Some("");
+                        if hide {
+                            *changed = true;
+                            (k, Value::String(redact::REDACTED.into()))
+                        } else {
+                            (k, walk(v, changed))
+                        }
+                    })
+                    .collect(),
+            ),
+            Value::Array(a) => Value::Array(a.into_iter().map(|v| walk(v, changed)).collect()),
+            Value::String(s) => {
+                let shown = redact::url(&s);
+                if shown != s {
+                    *changed = true;
+                }
+                Value::String(shown)
+            }
+            other => other,
+        }
+    }
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let mut changed = false;
+    let v = walk(v, &mut changed);
+    changed.then(|| v.to_string())
 }
 
 /// protojson writes int64 as a JSON string; accept a number too.
@@ -248,6 +323,23 @@ impl EventSummary {
 mod tests {
     use super::*;
     use hero_livekit_testkit::vectors;
+
+    #[test]
+    fn stored_bodies_are_served_without_stream_keys() {
+        let ingress = br#"{"event":"ingress_started","ingressInfo":{"ingressId":"IN_1","streamKey":"k3yk3y","url":"rtmp://h:1935/x","roomName":"r"}}"#;
+        let shown = redacted_body(ingress).unwrap();
+        assert!(
+            !shown.contains("k3yk3y") && shown.contains("IN_1"),
+            "{shown}"
+        );
+        let egress = br#"{"event":"egress_started","egressInfo":{"streamResults":[{"url":"rtmp://a.example/live2/yt-key"}]}}"#;
+        assert!(!redacted_body(egress).unwrap().contains("yt-key"));
+        // Nothing to hide: served exactly as sent.
+        assert_eq!(
+            redacted_body(br#"{"event":"room_started","room":{"name":"r"}}"#),
+            None
+        );
+    }
 
     #[test]
     fn every_recorded_vector_is_judged_like_the_official_receiver() {

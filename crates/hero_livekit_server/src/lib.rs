@@ -38,6 +38,7 @@ mod rpc;
 mod secrets;
 mod sfu;
 pub mod side;
+mod side_client;
 mod socket;
 mod state;
 mod store;

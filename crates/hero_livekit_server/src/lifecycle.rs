@@ -47,38 +47,142 @@ fn egress_began(e: &proto::EgressInfo) -> i64 {
     ns.div_euclid(1_000_000_000)
 }
 
-/// Retiring keys whose grace is over but which must stay in livekit.yaml: egress signs each
-/// recorder's 24 h join token with the key it read at start (side-services facts §6), so while
-/// a recording that began before the active key's activation is still running, the key it
-/// signs with may not leave the SFU. When the running egresses cannot be listed, every due key
-/// is held: a running recording is never broken on a guess.
-pub fn held_keys(
-    rows: &[KeyRow],
-    running: Option<&std::result::Result<Vec<proto::EgressInfo>, String>>,
-    now: i64,
-) -> Vec<String> {
-    let due: Vec<String> = rows
+/// Something live that signs with the key its service read at start (side-services facts §6):
+/// a recording, an ingress stream or a phone call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveSession {
+    /// For the log: "recording EG_…", "ingress stream IN_…", "phone call in room R".
+    pub what: String,
+    /// When it began, in Unix seconds.
+    pub began_s: i64,
+}
+
+/// The running egresses (starting, active or ending) as live sessions.
+pub fn egress_sessions(running: &[proto::EgressInfo]) -> Vec<LiveSession> {
+    running
         .iter()
+        .filter(|e| e.status <= proto::EgressStatus::EgressEnding as i32)
+        .map(|e| LiveSession {
+            what: format!("recording {}", e.egress_id),
+            began_s: egress_began(e),
+        })
+        .collect()
+}
+
+fn due_keys(rows: &[KeyRow], now: i64) -> Vec<String> {
+    rows.iter()
         .filter(|k| k.state == KeyState::Retiring && k.retire_at.is_some_and(|t| t <= now))
         .map(|k| k.api_key.clone())
-        .collect();
-    let Some(running) = running else {
+        .collect()
+}
+
+/// Retiring keys whose grace is over but which must stay in livekit.yaml: egress, ingress and
+/// SIP sign each recording's, stream's and call's 24 h join token with the key they read at
+/// start (side-services facts §6), so while something that began before the active key's
+/// activation is still live, the key it signs with may not leave the SFU. When what is live
+/// cannot be listed, every due key is held: a live recording, stream or call is never broken on
+/// a guess. `None`: nothing that could hold a key is deployed.
+pub fn held_keys(
+    rows: &[KeyRow],
+    live: Option<&std::result::Result<Vec<LiveSession>, String>>,
+    now: i64,
+) -> Vec<String> {
+    let due = due_keys(rows, now);
+    let Some(live) = live else {
         return Vec::new();
     };
     if due.is_empty() {
         return due;
     }
-    let Ok(running) = running else {
+    let Ok(live) = live else {
         return due;
     };
     let switched = keys::signer(rows)
         .ok()
         .and_then(|k| k.activated_at)
         .unwrap_or(i64::MAX);
-    let older = running.iter().any(|e| {
-        e.status <= proto::EgressStatus::EgressEnding as i32 && egress_began(e) < switched
-    });
-    if older { due } else { Vec::new() }
+    if live.iter().any(|s| s.began_s < switched) {
+        due
+    } else {
+        Vec::new()
+    }
+}
+
+/// Ingress streams being published and SIP calls in progress, read only when a key is due to
+/// leave (listing every room's participants is not free). Ingress and SIP run only on Redis
+/// (side-services facts §4.2), so without `[redis]` there is nothing to list.
+async fn side_sessions(state: &AppState) -> Option<std::result::Result<Vec<LiveSession>, String>> {
+    state.config().redis.as_ref()?;
+    match list_side_sessions(state).await {
+        Ok(live) => Some(Ok(live)),
+        // An SFU that cannot be reached carries no stream or call to protect, and holding for
+        // it would keep the key for as long as it stays down.
+        Err(Error::LiveKitUnreachable { .. }) => Some(Ok(Vec::new())),
+        Err(e) => Some(Err(e.to_string())),
+    }
+}
+
+async fn list_side_sessions(state: &AppState) -> Result<Vec<LiveSession>> {
+    use crate::livekit::Grant;
+    let mut live = Vec::new();
+    let ingresses =
+        crate::side_client::ingresses(state, proto::ListIngressRequest::default()).await?;
+    for i in ingresses {
+        let st = i.state.unwrap_or_default();
+        let status = hero_livekit_api::types::IngressStatus::from_proto(st.status);
+        if status.is_live() {
+            let ns = if st.started_at > 0 {
+                st.started_at
+            } else {
+                st.updated_at
+            };
+            live.push(LiveSession {
+                what: format!("ingress stream {}", i.ingress_id),
+                began_s: ns.div_euclid(1_000_000_000),
+            });
+        }
+    }
+    let rows = state.store().keys().await?;
+    let key = keys::signer(&rows)?;
+    let sign = (key.api_key.as_str(), key.secret.expose());
+    let rooms: proto::ListRoomsResponse = state
+        .livekit()
+        .call(
+            sign,
+            "ListRooms",
+            Grant::RoomList,
+            proto::ListRoomsRequest::default(),
+        )
+        .await?;
+    for room in rooms.rooms {
+        let req = proto::ListParticipantsRequest {
+            room: room.name.clone(),
+        };
+        let ps: proto::ListParticipantsResponse = match state
+            .livekit()
+            .call(
+                sign,
+                "ListParticipants",
+                Grant::RoomAdmin(room.name.clone()),
+                req,
+            )
+            .await
+        {
+            Ok(ps) => ps,
+            // The room closed between the two calls: nothing of it is live.
+            Err(Error::TwirpNotFound { .. }) => continue,
+            Err(e) => return Err(e),
+        };
+        for p in ps.participants {
+            if p.kind == proto::participant_info::Kind::Sip as i32 {
+                live.push(LiveSession {
+                    what: format!("phone call {} in room {}", p.identity, room.name),
+                    began_s: p.joined_at,
+                });
+            }
+        }
+    }
+    Ok(live)
 }
 
 /// `status.egress`: the file, its key, what runs, what is held, and whether egress must be
@@ -114,8 +218,8 @@ fn egress_status(
     }
     for k in held {
         reasons.push(format!(
-            "key {k} stays in livekit.yaml past its grace: a recording that started before the \
-             switch is still running and signs with it"
+            "key {k} stays in livekit.yaml past its grace: a recording, ingress stream or phone \
+             call that started before the switch is still running and signs with it"
         ));
     }
     EgressServiceStatus {
@@ -413,10 +517,36 @@ pub async fn observe(state: &AppState) -> Result<Observation> {
         None
     };
     let now = now_unix();
-    let held = held_keys(&state.store().keys().await?, running.as_ref(), now);
+    let rows = state.store().keys().await?;
+    // What is live: the running recordings, and — only when a key is due to leave — ingress
+    // streams and phone calls.
+    let mut live = running
+        .as_ref()
+        .map(|r| r.as_ref().map(|r| egress_sessions(r)).map_err(Clone::clone));
+    if !due_keys(&rows, now).is_empty()
+        && let Some(side) = side_sessions(state).await
+    {
+        live = Some(match (live, side) {
+            (None | Some(Ok(_)), Err(e)) | (Some(Err(e)), _) => Err(e),
+            (None, Ok(s)) => Ok(s),
+            (Some(Ok(mut a)), Ok(b)) => {
+                a.extend(b);
+                Ok(a)
+            }
+        });
+    }
+    let held = held_keys(&rows, live.as_ref(), now);
     if held != last.egress_held {
+        let holder = match &live {
+            Some(Ok(l)) => l
+                .iter()
+                .map(|s| s.what.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => "what is live could not be listed".to_string(),
+        };
         for k in held.iter().filter(|k| !last.egress_held.contains(k)) {
-            tracing::info!(api_key = %k, "key retirement held: a recording that started before the switch still runs");
+            tracing::info!(api_key = %k, live = %holder, "key retirement held: a recording, stream or call that started before the switch is still live");
             state
                 .events()
                 .emit("key.retire_held", json!({ "api_key": k }));
@@ -827,7 +957,9 @@ mod tests {
             status: status as i32,
             ..Default::default()
         };
-        let held = |list: Vec<proto::EgressInfo>, now| held_keys(&rows, Some(&Ok(list)), now);
+        let held = |list: Vec<proto::EgressInfo>, now| {
+            held_keys(&rows, Some(&Ok(egress_sessions(&list))), now)
+        };
         // Egress disabled: nothing is ever held.
         assert!(held_keys(&rows, None, 200).is_empty());
         // A recording from before the switch (40 < 50) holds the due key…
@@ -851,6 +983,25 @@ mod tests {
             held_keys(&rows, Some(&Err("unreachable".into())), 200),
             vec!["OLD".to_string()]
         );
+    }
+
+    #[test]
+    fn a_stream_or_call_from_before_the_switch_holds_the_key_too() {
+        let mut old = row("OLD", KeyState::Retiring);
+        old.retire_at = Some(100);
+        let mut new = row("NEW", KeyState::Active);
+        new.activated_at = Some(50);
+        let rows = [old, new];
+        let live = |began_s| LiveSession {
+            what: "phone call sip_1 in room r".into(),
+            began_s,
+        };
+        assert_eq!(
+            held_keys(&rows, Some(&Ok(vec![live(49)])), 200),
+            vec!["OLD".to_string()]
+        );
+        assert!(held_keys(&rows, Some(&Ok(vec![live(51)])), 200).is_empty());
+        assert!(held_keys(&rows, Some(&Ok(vec![])), 200).is_empty());
     }
 
     #[test]

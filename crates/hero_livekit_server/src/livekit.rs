@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use livekit_api::access_token::{AccessToken, VideoGrants};
+use livekit_api::access_token::{AccessToken, SIPGrants, VideoGrants};
 use livekit_protocol as proto;
 use prost::Message;
 
@@ -27,11 +27,22 @@ pub enum Grant {
     RoomAdmin(String),
     /// Every `livekit.Egress` method (EnsureRecordPermission; not tied to a room).
     RoomRecord,
+    /// Every `livekit.Ingress` method.
+    IngressAdmin,
+    /// SIP trunk and dispatch-rule CRUD (`sip.admin`).
+    SipAdmin,
+    /// CreateSIPParticipant (`sip.call`).
+    SipCall,
+    /// TransferSIPParticipant: `sip.call` and roomAdmin on that room (side-services facts §4.1).
+    SipCallRoomAdmin(String),
 }
 
 /// The Twirp services the control plane calls.
 pub const ROOM_SERVICE: &str = "livekit.RoomService";
 pub const EGRESS_SERVICE: &str = "livekit.Egress";
+pub const INGRESS_SERVICE: &str = "livekit.Ingress";
+pub const SIP_SERVICE: &str = "livekit.SIP";
+pub const AGENT_DISPATCH_SERVICE: &str = "livekit.AgentDispatchService";
 
 /// What the SFU said about a key (design §8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,10 +111,32 @@ impl LiveKit {
                 room_record: true,
                 ..Default::default()
             },
+            Grant::IngressAdmin => VideoGrants {
+                ingress_admin: true,
+                ..Default::default()
+            },
+            Grant::SipCallRoomAdmin(room) => VideoGrants {
+                room_admin: true,
+                room: room.clone(),
+                ..Default::default()
+            },
+            Grant::SipAdmin | Grant::SipCall => VideoGrants::default(),
+        };
+        let sip = match grant {
+            Grant::SipAdmin => SIPGrants {
+                admin: true,
+                call: false,
+            },
+            Grant::SipCall | Grant::SipCallRoomAdmin(_) => SIPGrants {
+                admin: false,
+                call: true,
+            },
+            _ => SIPGrants::default(),
         };
         AccessToken::with_api_key(key, secret)
             .with_ttl(CALL_TOKEN_TTL)
             .with_grants(grants)
+            .with_sip_grants(sip)
             .to_jwt()
             .map_err(|e| Error::Internal(format!("cannot sign an API token: {e}")))
     }
@@ -230,5 +263,80 @@ fn describe(e: &reqwest::Error) -> String {
         format!("cannot connect: {cur}")
     } else {
         cur.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use livekit_api::access_token::TokenVerifier;
+
+    use super::*;
+
+    /// (video grants, sip grants) of the token one call is signed with.
+    fn grants(g: Grant) -> (VideoGrants, SIPGrants) {
+        let secret = "s".repeat(32);
+        let token = LiveKit::token("APIkey", &secret, &g).unwrap();
+        let c = TokenVerifier::with_api_key("APIkey", &secret)
+            .verify(&token)
+            .unwrap();
+        (c.video, c.sip)
+    }
+
+    #[test]
+    fn each_side_service_call_carries_exactly_its_grant() {
+        let none = SIPGrants::default();
+        let (v, s) = grants(Grant::IngressAdmin);
+        assert_eq!(
+            (v, s),
+            (
+                VideoGrants {
+                    ingress_admin: true,
+                    ..Default::default()
+                },
+                none.clone()
+            )
+        );
+        let (v, s) = grants(Grant::SipAdmin);
+        assert_eq!(v, VideoGrants::default());
+        assert_eq!(
+            s,
+            SIPGrants {
+                admin: true,
+                call: false
+            }
+        );
+        let (v, s) = grants(Grant::SipCall);
+        assert_eq!(v, VideoGrants::default());
+        assert_eq!(
+            s,
+            SIPGrants {
+                admin: false,
+                call: true
+            }
+        );
+        // A transfer: sip.call and roomAdmin on that one room (side-services facts §4.1).
+        let (v, s) = grants(Grant::SipCallRoomAdmin("support".into()));
+        assert_eq!(
+            v,
+            VideoGrants {
+                room_admin: true,
+                room: "support".into(),
+                ..Default::default()
+            }
+        );
+        assert!(s.call && !s.admin);
+        // Agent dispatch: roomAdmin on the request's room, nothing else.
+        let (v, s) = grants(Grant::RoomAdmin("lobby".into()));
+        assert_eq!(
+            (v, s),
+            (
+                VideoGrants {
+                    room_admin: true,
+                    room: "lobby".into(),
+                    ..Default::default()
+                },
+                none
+            )
+        );
     }
 }

@@ -122,6 +122,10 @@ const EVENT_TYPES: &[&str] = &[
     "egress_ended",
     "ingress_started",
     "ingress_ended",
+    // Sent by LiveKit's agent service; the open-source livekit-server does not (side-services
+    // facts §5), but any that arrive are kept like every other event.
+    "agent_job_started",
+    "agent_job_ended",
 ];
 
 pub async fn page(
@@ -232,7 +236,13 @@ fn sessions_view(sessions: &Result<Value>) -> Markup {
                     tbody {
                         @for p in r["participants"].as_array().cloned().unwrap_or_default() {
                             tr {
-                                td { (s(&p["identity"])) }
+                                td {
+                                    (s(&p["identity"]))
+                                    // A phone call, an ingress or an agent says so (design §11.2).
+                                    @if let Some(kind) = p["kind"].as_str().filter(|k| *k != "participant") {
+                                        " " (badge("", kind))
+                                    }
+                                }
                                 td { (opt_time(p["joined_at"].as_str())) }
                                 td { (opt_time(p["left_at"].as_str())) }
                                 td.num { @if let Some(d) = p["duration_s"].as_i64() { (d) " s" } }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod config;
 pub mod deployment;
 pub mod events;
+pub mod ingress;
 pub mod keys;
 pub mod live;
 pub mod login;
@@ -13,6 +14,7 @@ pub mod nodes;
 pub mod overview;
 pub mod recordings;
 pub mod rooms;
+pub mod telephony;
 pub mod tokens;
 
 use axum::http::StatusCode;

@@ -660,3 +660,67 @@ async fn operator_records_a_room_and_finds_it_on_the_recordings_page() {
     b.close().await;
     stack.stop().await;
 }
+
+/// Issue 14's walkthrough: with the stand-in on a private Redis, take a stream in (an RTMP
+/// ingress whose server URL and stream key the create answer shows once), add a trunk and a
+/// dispatch rule, dial a number into a room, and dispatch an agent from the room's page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_takes_a_stream_in_dials_out_and_dispatches_an_agent() {
+    let redis = Redis::start();
+    let stack = stack_with(Some(&redis), Options::default()).await;
+    let admin = &stack.admin;
+    let b = Browser::start().await;
+    b.goto(&admin.login_url()).await;
+    b.wait_text("Control plane").await;
+    b.goto(&admin.url("/rooms")).await;
+    b.fill("#r-name", "stage").await;
+    b.click("#create-room button[type=submit]").await;
+    b.wait_text("Room stage is ready.").await;
+
+    // Ingress: create one for OBS; the answer shows the key once, with Copy.
+    b.click("nav.main a[href='/ingress']").await;
+    b.wait_text("No ingress").await;
+    b.fill("#in-room", "stage").await;
+    b.fill("#in-identity", "obs").await;
+    b.click("#create button[type=submit]").await;
+    b.wait_text("The stream key is shown only now").await;
+    let key = b
+        .find("#ingress-key")
+        .await
+        .attr("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(key.len() >= 8, "{key:?}");
+    b.find("button[data-copy='ingress-key']").await;
+    b.find("tr[data-status='inactive']").await;
+    b.screenshot("40-ingress-created").await;
+
+    // Telephony: an outbound trunk, a direct rule, a call out.
+    b.click("nav.main a[href='/telephony']").await;
+    b.wait_text("No trunk").await;
+    b.fill("#t-name", "provider").await;
+    b.fill("#t-numbers", "+15105550100").await;
+    b.fill("#t-address", "sip.provider.example").await;
+    b.click("#trunk button[type=submit]").await;
+    b.wait_text("(provider) created.").await;
+    assert!(!b.text().await.contains(&key), "the key is shown once");
+    b.fill("#r-room", "stage").await;
+    b.click("#rule button[type=submit]").await;
+    b.wait_text("(direct) created.").await;
+    b.fill("#c-room", "stage").await;
+    b.fill("#c-number", "+15105550111").await;
+    b.click("#call button[type=submit]").await;
+    b.wait_text("Calling +15105550111: joins room stage").await;
+    b.screenshot("41-telephony").await;
+
+    // The room: the phone participant says what it is; an agent is dispatched.
+    b.goto(&admin.url("/rooms/stage")).await;
+    b.wait_text("phone call").await;
+    b.fill("#a-name", "receptionist").await;
+    b.click("#agent button[type=submit]").await;
+    b.wait_text("Agent receptionist dispatched").await;
+    b.screenshot("42-room-agent").await;
+    b.close().await;
+    stack.stop().await;
+}

@@ -8,4 +8,5 @@ mod deployment;
 mod helpers;
 mod nodes;
 mod recordings;
+mod side;
 mod side_files;

@@ -45,7 +45,7 @@ struct EventItem {
     created_at: String,
     received_at: String,
     signing_key: String,
-    /// The body exactly as LiveKit sent it.
+    /// The body as LiveKit sent it, with stream keys and passwords redacted.
     payload: Box<RawValue>,
 }
 
@@ -135,8 +135,8 @@ pub async fn list(
         .into_iter()
         .map(|r| {
             // Stored bodies passed JSON parsing before they were stored.
-            let payload = String::from_utf8(r.body)
-                .ok()
+            let payload = crate::webhook::redacted_body(&r.body)
+                .or_else(|| String::from_utf8(r.body).ok())
                 .and_then(|s| RawValue::from_string(s).ok())
                 .unwrap_or_else(|| RawValue::from_string("null".into()).expect("valid JSON"));
             EventItem {

@@ -2,14 +2,17 @@
 //! params decoded by name with errors that name the field, and `rpc.discover` generated from
 //! the same registrations.
 
+mod agent;
 mod audit;
 mod config;
 mod deploy;
 mod egress;
+mod ingress;
 mod keys;
 mod meta;
 mod nodes;
 mod rooms;
+mod sip;
 mod tokens;
 
 use std::future::Future;
@@ -37,6 +40,9 @@ pub fn module(state: AppState) -> RpcModule<AppState> {
     nodes::register(&mut r);
     rooms::register(&mut r);
     egress::register(&mut r);
+    ingress::register(&mut r);
+    sip::register(&mut r);
+    agent::register(&mut r);
     deploy::register(&mut r);
     subscribe_events(&mut r.module);
     r.specs.push(MethodSpec::of::<methods::EventsSubscribe>());

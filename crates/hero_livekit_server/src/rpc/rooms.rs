@@ -285,10 +285,20 @@ pub fn participant(p: proto::ParticipantInfo) -> Participant {
     let state = proto::participant_info::State::try_from(p.state)
         .map_or("unknown", |s| s.as_str_name())
         .to_lowercase();
+    use proto::participant_info::Kind;
+    let kind = match Kind::try_from(p.kind) {
+        Ok(Kind::Sip) => "phone call",
+        Ok(Kind::Ingress) => "ingress",
+        Ok(Kind::Agent) => "agent",
+        Ok(Kind::Egress) => "egress",
+        _ => "participant",
+    }
+    .to_string();
     Participant {
         identity: p.identity,
         sid: p.sid,
         name: p.name,
+        kind,
         state,
         joined_at: rfc3339(p.joined_at),
         metadata: p.metadata,

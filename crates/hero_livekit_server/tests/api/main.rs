@@ -11,5 +11,6 @@ mod production;
 mod public;
 mod rpc;
 mod side;
+mod side_files;
 mod store;
 mod tokens;

@@ -3,11 +3,13 @@
 //! that redirect back to them; recording and streaming a room (`egress`).
 
 mod actions;
+mod agents;
 mod egress;
 mod list;
 mod show;
 
 pub use actions::{create, delete, metadata, mute, remove, send_data, update};
+pub use agents::{delete as delete_agent, dispatch as dispatch_agent};
 pub use egress::{record, stop as stop_egress};
 pub use list::list;
 pub use show::show;

@@ -5,11 +5,13 @@
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use hero_livekit_api::methods::{EgressListM, ParticipantListM, RoomListM};
-use hero_livekit_api::types::{EgressListParams, Participant, Room, RoomListParams, RoomParams};
+use hero_livekit_api::methods::{AgentDispatchListM, EgressListM, ParticipantListM, RoomListM};
+use hero_livekit_api::types::{
+    AgentDispatchListParams, EgressListParams, Participant, Room, RoomListParams, RoomParams,
+};
 use maud::{Markup, html};
 
-use super::{egress, participant_url, room_url};
+use super::{agents, egress, participant_url, room_url};
 use crate::AppState;
 use crate::auth::{Flash, Session};
 use crate::error::Error;
@@ -29,10 +31,15 @@ pub async fn show(
         active: Some(true),
         ..Default::default()
     };
-    let (rooms, participants, running) = tokio::join!(
+    let agent_params = AgentDispatchListParams {
+        room: name.clone(),
+        dispatch_id: None,
+    };
+    let (rooms, participants, running, dispatches) = tokio::join!(
         state.rpc.call::<RoomListM>(&list_params),
         state.rpc.call::<ParticipantListM>(&room_params),
         state.rpc.call::<EgressListM>(&egress_params),
+        state.rpc.call::<AgentDispatchListM>(&agent_params),
     );
     let room: Result<Option<Room>, Error> =
         rooms.map(|l| l.rooms.into_iter().find(|r| r.name == name));
@@ -41,7 +48,11 @@ pub async fn show(
         "metadata".to_string(),
         "data".to_string(),
         "record".to_string(),
+        "agent".to_string(),
     ];
+    if let Ok(l) = &dispatches {
+        present.extend(l.dispatches.iter().map(|d| format!("ad:{}", d.dispatch_id)));
+    }
     if let Ok(p) = &participants {
         present.extend(p.participants.iter().map(|p| format!("p:{}", p.identity)));
     }
@@ -95,10 +106,12 @@ pub async fn show(
                 }
             }
             (egress::running(&session, &name, &running, &flash))
+            (agents::section(&session, &name, &dispatches, &flash))
             p.live { "Refreshes every 4 s" }
         }
         div.grid {
             (egress::form(&session, &name, &flash))
+            (agents::form(&session, &name, &flash))
             section.card aria-labelledby="h-metadata" {
                 h2 #h-metadata { "Metadata" }
                 form #room-metadata method="post" action={ (room_url(&name)) "/metadata" } {
@@ -150,6 +163,7 @@ fn participant_row(
         tr id=(target) {
             td {
                 strong { (p.identity) }
+                @if p.kind != "participant" { " " (badge("", &p.kind)) }
                 @if !p.name.is_empty() && p.name != p.identity { br; span.muted { (p.name) } }
                 @if !p.metadata.is_empty() { br; span.hint { "metadata: " (clip(&p.metadata, 40)) } }
                 @for (k, v) in &p.attributes { br; span.hint.attr { (k) "=" (clip(v, 40)) } }
