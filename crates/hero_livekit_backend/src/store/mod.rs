@@ -123,6 +123,8 @@ const MAX_BATCH: usize = 1024;
 /// write lock for a few milliseconds, the pause hands it to the webhook writer.
 pub const PRUNE_BATCH: i64 = 5000;
 pub const PRUNE_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
+/// After each pruning batch, the database is left to others this many times as long.
+const PRUNE_YIELD: u32 = 4;
 /// Queued inserts beyond which new webhooks wait (back-pressure instead of unbounded memory).
 const QUEUE: usize = 8192;
 
@@ -444,6 +446,7 @@ impl EventStore {
         let mut events = 0;
         for (i, (sql, before, what)) in steps.into_iter().enumerate() {
             loop {
+                let began = std::time::Instant::now();
                 let n = on_pool!(self, |p| sqlx::query(sql)
                     .bind(before)
                     .bind(batch)
@@ -457,8 +460,9 @@ impl EventStore {
                 if (n as i64) < batch {
                     break;
                 }
-                // Let the writer (and readers) in before the next batch.
-                tokio::time::sleep(pause).await;
+                // Let the writer (and readers) in before the next batch: at least `pause`,
+                // and long enough that pruning holds the database a fifth of the time at most.
+                tokio::time::sleep(pause.max(began.elapsed() * PRUNE_YIELD)).await;
             }
         }
         Ok(events)
