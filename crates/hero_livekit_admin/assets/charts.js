@@ -59,11 +59,18 @@
     if (spec.categories) {
       opts.scales.x.range = function () { return [-0.5, spec.categories.length - 0.5]; };
       opts.axes[0].splits = function () { return spec.categories.map(function (_, i) { return i; }); };
-      opts.axes[0].values = function () { return spec.categories; };
+      // Short tick labels ("1–5m"); the legend keeps the full ones.
+      opts.axes[0].values = function () {
+        return spec.categories.map(function (c) { return c.replace(/ min$/, "m").replace(/ h$/, "h").replace(/ /g, ""); });
+      };
     }
     if (spec.day) {
+      // Whole days, half a day of margin: a single day must not stretch the axis to years.
+      var t = spec.data[0];
+      opts.scales.x.range = function () { return [t[0] - 43200, t[t.length - 1] + 43200]; };
       opts.axes[0].values = "{YYYY}-{MM}-{DD}";
       opts.axes[0].space = 70;
+      opts.axes[0].incrs = [86400, 2 * 86400, 7 * 86400, 14 * 86400];
     }
     var empty = spec.data.slice(1).every(function (s) { return s.every(function (v) { return !v; }); });
     box.classList.toggle("has-data", !empty);
