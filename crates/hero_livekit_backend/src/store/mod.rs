@@ -586,6 +586,31 @@ impl EventStore {
         Ok(to_n)
     }
 
+    /// The receipt time of the `n`-th oldest event (None when fewer are stored): a retention
+    /// cutoff that prunes about `n` events (benchmarks).
+    pub async fn nth_oldest_received(&self, n: i64) -> Result<Option<i64>> {
+        on_pool!(self, |p| sqlx::query_scalar(
+            "SELECT MAX(received_at) FROM
+                 (SELECT received_at FROM events ORDER BY received_at LIMIT $1) AS oldest",
+        )
+        .bind(n)
+        .fetch_one(p)
+        .await
+        .map_err(|e| Error::Storage(op("find the oldest events")(e))))
+    }
+
+    /// Folds SQLite's write-ahead log into the database file (so its size is the data's); a
+    /// no-op on PostgreSQL.
+    pub async fn checkpoint(&self) -> Result<()> {
+        if let Pool::Sqlite(p) = &self.pool {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(p)
+                .await
+                .map_err(|e| Error::Storage(op("checkpoint the log")(e)))?;
+        }
+        Ok(())
+    }
+
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         on_pool!(self, |p| sqlx::query("SELECT CAST(1 AS BIGINT)")
