@@ -100,6 +100,8 @@
     stream.addEventListener("error", function () { label(pushing()); });
     // A burst of events (a room filling up) costs one refresh.
     stream.addEventListener("change", function () {
+      // Charts (charts.js) follow the same stream.
+      document.dispatchEvent(new CustomEvent("hero:live"));
       if (pending) return;
       pending = setTimeout(function () { pending = null; regions.forEach(refresh); }, 250);
     });

@@ -18,12 +18,19 @@ pub const CSS: &str = include_str!("../assets/app.css");
 pub const JS: &str = include_str!("../assets/app.js");
 /// The icon browsers ask for at `/favicon.ico` on every first page load.
 pub const FAVICON: &str = include_str!("../assets/favicon.svg");
+/// uPlot (MIT, assets/uplot/LICENSE) and the script drawing the charts with it: files served
+/// under /assets/ (script-src 'self'), loaded only by pages with charts.
+pub const UPLOT_JS: &str = include_str!("../assets/uplot/uPlot.iife.min.js");
+pub const UPLOT_CSS: &str = include_str!("../assets/uplot/uPlot.min.css");
+pub const UPLOT_LICENSE: &str = include_str!("../assets/uplot/LICENSE");
+pub const CHARTS_JS: &str = include_str!("../assets/charts.js");
 
-/// Content-Security-Policy: nothing external, inline style and script only by hash.
+/// Content-Security-Policy: nothing external; inline style and script only by hash, files
+/// only from this origin (/assets/).
 pub static CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
     let hash = |s: &str| base64::engine::general_purpose::STANDARD.encode(Sha256::digest(s));
     let csp = format!(
-        "default-src 'none'; style-src 'sha256-{}'; script-src 'sha256-{}'; connect-src 'self'; \
+        "default-src 'none'; style-src 'self' 'sha256-{}'; script-src 'self' 'sha256-{}'; connect-src 'self'; \
          img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         hash(CSS),
         hash(JS)
@@ -107,6 +114,41 @@ pub fn page(session: &Session, active: Nav, title: &str, body: Markup) -> Markup
                 script { (PreEscaped(JS)) }
             }
         }
+    }
+}
+
+/// The charts section (issue 15): hidden until charts.js draws it, so a page without
+/// JavaScript shows only its tables. `room` limits the participants chart to one room (and
+/// shows only that chart).
+pub fn charts(room: Option<&str>) -> Markup {
+    let all: &[(&str, &str)] = &[
+        ("participants", "Concurrent participants"),
+        ("participant_minutes", "Participant-minutes per day"),
+        ("session_durations", "Sessions by duration"),
+        ("webhooks", "Webhooks (stored, duplicates, forgeries)"),
+    ];
+    let shown = if room.is_some() { &all[..1] } else { all };
+    html! {
+        link rel="stylesheet" href="/assets/uplot/uPlot.min.css";
+        section.card.charts data-charts hidden aria-labelledby="h-charts" {
+            h2 #h-charts { "Charts" }
+            div.ranges role="group" aria-label="Range" {
+                @for (r, label) in [("1h", "1 h"), ("24h", "24 h"), ("7d", "7 d"), ("30d", "30 d")] {
+                    button.secondary.small type="button" data-range=(r) aria-pressed="false" { (label) }
+                }
+            }
+            div.grid {
+                @for (series, title) in shown {
+                    div.chart data-chart=(series) data-room=(room.unwrap_or("")) {
+                        h3 { (title) }
+                        div.plot {}
+                        p.chart-note {}
+                    }
+                }
+            }
+        }
+        script src="/assets/uplot/uPlot.iife.min.js" defer {}
+        script src="/assets/charts.js" defer {}
     }
 }
 
@@ -345,7 +387,8 @@ mod tests {
     #[test]
     fn csp_pins_the_inline_assets() {
         let csp = CSP.to_str().unwrap();
-        assert!(csp.contains("script-src 'sha256-"));
         assert!(!csp.contains("unsafe-inline"));
+        assert!(csp.contains("script-src 'self' 'sha256-"), "{csp}");
+        assert!(!csp.contains("http"), "nothing external: {csp}");
     }
 }

@@ -133,6 +133,8 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/live", get(pages::live::stream))
         .route("/api/status", get(pages::api::status))
+        .route("/api/stats/{series}", get(pages::api::stats))
+        .route("/assets/{*name}", get(pages::api::asset))
         .route("/api/nodes", get(pages::api::nodes))
         .route("/api/rooms", get(pages::api::rooms))
         .route(

@@ -127,6 +127,10 @@ pub fn route_label(path: &str) -> &'static str {
         "/webhook" => "/webhook",
         "/api/events" => "/api/events",
         "/api/sessions" => "/api/sessions",
+        "/api/stats/participants" => "/api/stats/participants",
+        "/api/stats/participant_minutes" => "/api/stats/participant_minutes",
+        "/api/stats/session_durations" => "/api/stats/session_durations",
+        "/api/stats/webhooks" => "/api/stats/webhooks",
         _ => "other",
     }
 }

@@ -1,7 +1,7 @@
 //! Small JSON endpoints behind the session (401 without one), for scripts and live views.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hero_livekit_api::methods::{NodeListM, ParticipantListM, RoomListM, StatusM};
@@ -24,6 +24,48 @@ fn json<T: Serialize>(r: Result<T>) -> Response {
             (status, Json(serde_json::json!({ "error": e.to_string() }))).into_response()
         }
     }
+}
+
+/// The chart series lk-backend computes (`/api/stats/{series}`), passed through for charts.js:
+/// the browser never learns where the backend is or its bearer.
+pub async fn stats(
+    State(state): State<AppState>,
+    Path(series): Path<String>,
+    Query(q): Query<std::collections::BTreeMap<String, String>>,
+) -> Response {
+    const SERIES: [&str; 4] = [
+        "participants",
+        "participant_minutes",
+        "session_durations",
+        "webhooks",
+    ];
+    if !SERIES.contains(&series.as_str()) {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(
+                serde_json::json!({ "error": format!("no series {series:?}; one of {SERIES:?}") }),
+            ),
+        )
+            .into_response();
+    }
+    let pairs: Vec<(&str, &str)> = ["from", "to", "step", "room"]
+        .into_iter()
+        .filter_map(|k| q.get(k).map(|v| (k, v.as_str())))
+        .collect();
+    json(super::events::backend_api(&state, &format!("/api/stats/{series}"), &pairs).await)
+}
+
+/// The charts' files (vendored uPlot with its licence, and charts.js).
+pub async fn asset(Path(name): Path<String>) -> Response {
+    use crate::html::{CHARTS_JS, UPLOT_CSS, UPLOT_JS, UPLOT_LICENSE};
+    let (body, kind) = match name.as_str() {
+        "charts.js" => (CHARTS_JS, "text/javascript; charset=utf-8"),
+        "uplot/uPlot.iife.min.js" => (UPLOT_JS, "text/javascript; charset=utf-8"),
+        "uplot/uPlot.min.css" => (UPLOT_CSS, "text/css; charset=utf-8"),
+        "uplot/LICENSE" => (UPLOT_LICENSE, "text/plain; charset=utf-8"),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    ([(axum::http::header::CONTENT_TYPE, kind)], body).into_response()
 }
 
 pub async fn status(State(state): State<AppState>) -> Response {

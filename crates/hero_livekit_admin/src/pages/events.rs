@@ -162,6 +162,7 @@ pub async fn page(
                 div.shrink { button type="submit" { "Filter" } " " a.button.secondary href="/events" { "Reset" } }
             }
         }
+        (html::charts(None))
         div #events data-live="10" {
             section.card aria-labelledby="h-events" {
                 h2 #h-events { "Events" }

@@ -4,6 +4,7 @@
 mod auth;
 mod binary;
 mod browser;
+mod charts;
 mod deployment;
 mod helpers;
 mod nodes;

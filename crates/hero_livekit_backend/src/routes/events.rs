@@ -23,8 +23,9 @@ use crate::store::EventFilter;
 
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 1000;
-/// Events read to build sessions; beyond this, narrow with `room` or `since`.
-const MAX_SESSION_EVENTS: i64 = 200_000;
+/// Events read to build one page of sessions, by default and at most.
+const SESSION_EVENTS: i64 = 1000;
+const MAX_SESSION_EVENTS: i64 = 10_000;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct EventsQuery {
@@ -49,12 +50,12 @@ struct EventItem {
     payload: Box<RawValue>,
 }
 
-fn privileged(state: &AppState, headers: &HeaderMap) -> Result<()> {
+pub(super) fn privileged(state: &AppState, headers: &HeaderMap) -> Result<()> {
     let settings = state.settings.load();
     authorize(headers, &[&settings.env.backend_api_token])
 }
 
-fn query<T: Default>(q: std::result::Result<Query<T>, QueryRejection>) -> Result<T> {
+pub(super) fn query<T: Default>(q: std::result::Result<Query<T>, QueryRejection>) -> Result<T> {
     q.map(|Query(q)| q).map_err(|e| Error::BadRequest {
         message: format!("invalid query: {e}"),
         field: None,
@@ -74,6 +75,33 @@ fn since(s: Option<&str>) -> Result<Option<i64>> {
         .transpose()
 }
 
+fn limit(s: Option<&str>, default: i64, max: i64) -> Result<i64> {
+    match s.filter(|s| !s.is_empty()) {
+        None => Ok(default),
+        Some(l) => l
+            .parse::<i64>()
+            .ok()
+            .filter(|l| (1..=max).contains(l))
+            .ok_or_else(|| {
+                Error::bad_request("limit", format!("limit must be between 1 and {max}"))
+            }),
+    }
+}
+
+/// The keyset cursor: the `next` of the previous page (a `seq`).
+fn before(s: Option<&str>) -> Result<Option<i64>> {
+    s.filter(|s| !s.is_empty())
+        .map(|b| {
+            b.parse::<i64>().map_err(|_| {
+                Error::bad_request(
+                    "before",
+                    "before must be the `next` value of a previous page",
+                )
+            })
+        })
+        .transpose()
+}
+
 fn nonempty(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.is_empty())
 }
@@ -85,25 +113,8 @@ pub async fn list(
 ) -> Result<Json<Value>> {
     privileged(&state, &headers)?;
     let q = query(q)?;
-    let limit = match q.limit.as_deref().filter(|s| !s.is_empty()) {
-        None => DEFAULT_LIMIT,
-        Some(l) => l
-            .parse::<i64>()
-            .ok()
-            .filter(|l| (1..=MAX_LIMIT).contains(l))
-            .ok_or_else(|| {
-                Error::bad_request("limit", format!("limit must be between 1 and {MAX_LIMIT}"))
-            })?,
-    };
-    let before = match q.before.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(b) => Some(b.parse::<i64>().map_err(|_| {
-            Error::bad_request(
-                "before",
-                "before must be the `next` value of a previous page",
-            )
-        })?),
-    };
+    let limit = limit(q.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
+    let before = before(q.before.as_deref())?;
     let events = q
         .event
         .as_deref()
@@ -122,7 +133,6 @@ pub async fn list(
         before,
         // One more than asked tells whether there is a next page.
         limit: limit + 1,
-        ascending: false,
     };
     let mut rows = state.store.list_events(&filter).await?;
     let next = if rows.len() as i64 > limit {
@@ -159,8 +169,14 @@ pub async fn list(
 pub struct SessionsQuery {
     room: Option<String>,
     since: Option<String>,
+    limit: Option<String>,
+    before: Option<String>,
 }
 
+/// Sessions derived from one page of the newest room and participant events (`limit` of them,
+/// default 1000); `next` pages further back (`before=`). Keyset pages keep the cost of a page
+/// independent of how many events the room has; a session cut by a page edge shows with what
+/// its page holds (the join time from the leave's body, or no end yet).
 pub async fn sessions(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -168,6 +184,7 @@ pub async fn sessions(
 ) -> Result<Json<Value>> {
     privileged(&state, &headers)?;
     let q = query(q)?;
+    let limit = limit(q.limit.as_deref(), SESSION_EVENTS, MAX_SESSION_EVENTS)?;
     let filter = EventFilter {
         room: nonempty(q.room),
         events: [
@@ -180,12 +197,22 @@ pub async fn sessions(
         .map(String::from)
         .to_vec(),
         since: since(q.since.as_deref())?,
-        before: None,
-        limit: MAX_SESSION_EVENTS,
-        ascending: true,
+        before: before(q.before.as_deref())?,
+        limit: limit + 1,
     };
-    let rows = state.store.list_events(&filter).await?;
-    Ok(Json(json!({ "rooms": sessions::derive(&rows) })))
+    let mut rows = state.store.list_events(&filter).await?;
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.seq.to_string())
+    } else {
+        None
+    };
+    // The derivation reads oldest first, by the time LiveKit gives, then arrival.
+    rows.reverse();
+    rows.sort_by_key(|r| (r.created_at, r.seq));
+    Ok(Json(
+        json!({ "rooms": sessions::derive(&rows), "next": next }),
+    ))
 }
 
 /// `GET /api/events/stream`: Server-Sent Events, one `webhook` event per newly stored webhook

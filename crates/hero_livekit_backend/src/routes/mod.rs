@@ -4,6 +4,7 @@ mod cors;
 mod egress;
 mod events;
 mod health;
+mod stats;
 mod token;
 mod webhook;
 
@@ -39,6 +40,16 @@ pub fn app(state: AppState) -> Router {
         .route("/api/events", get(events::list))
         .route("/api/events/stream", get(events::stream))
         .route("/api/sessions", get(events::sessions))
+        .route("/api/stats/participants", get(stats::participants))
+        .route(
+            "/api/stats/participant_minutes",
+            get(stats::participant_minutes),
+        )
+        .route(
+            "/api/stats/session_durations",
+            get(stats::session_durations),
+        )
+        .route("/api/stats/webhooks", get(stats::webhooks))
         .route("/api/egress", get(egress::list))
         .route("/api/egress/{id}", get(egress::get))
         .route("/api/token", post(token::create).options(token::options))

@@ -32,6 +32,7 @@ pub async fn receive(State(state): State<AppState>, req: Request) -> Result<Json
             Err(e) => {
                 tracing::warn!(reason = %e, "webhook refused");
                 state.metrics.rejected(e.label());
+                state.writer.forged(now);
                 return Err(e.into());
             }
         }

@@ -6,9 +6,13 @@
 //! deliveries cost about one fsync instead of 32.
 
 mod postgres;
+#[macro_use]
+mod rollup;
 mod sqlite;
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use sqlx::{QueryBuilder, Row};
 use tokio::sync::{mpsc, oneshot};
@@ -53,7 +57,10 @@ macro_rules! on_pool {
 
 // The recordings catalogue, on the same pool (declared after `on_pool!`, which it uses).
 mod egress;
+mod stats;
 pub use egress::{NewRecording, RecordingFilter, RecordingRow};
+pub use rollup::DURATION_LABELS;
+pub use stats::{Durations, Series};
 
 /// A handle on the events database (cheap to clone).
 #[derive(Clone)]
@@ -99,12 +106,25 @@ impl EventStore {
     /// Spawns the single writer. It ends when every handle is dropped, after its last commit.
     pub fn writer(&self) -> (Writer, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
-        (Writer { tx }, tokio::spawn(writer_loop(self.clone(), rx)))
+        let forgeries = Arc::new(Mutex::new(BTreeMap::new()));
+        (
+            Writer {
+                tx,
+                forgeries: forgeries.clone(),
+            },
+            tokio::spawn(writer_loop(self.clone(), rx, forgeries)),
+        )
     }
 }
 
 /// Most events committed in one transaction.
 const MAX_BATCH: usize = 1024;
+/// Rows deleted per pruning statement, and the pause between two: a batch holds SQLite's
+/// write lock for a few milliseconds, the pause hands it to the webhook writer.
+pub const PRUNE_BATCH: i64 = 5000;
+pub const PRUNE_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
+/// After each pruning batch, the database is left to others this many times as long.
+const PRUNE_YIELD: u32 = 4;
 /// Queued inserts beyond which new webhooks wait (back-pressure instead of unbounded memory).
 const QUEUE: usize = 8192;
 
@@ -134,10 +154,17 @@ type Job = (
     oneshot::Sender<std::result::Result<Stored, String>>,
 );
 
+/// Refused deliveries not yet counted in the database, by minute of receipt.
+type Forgeries = Arc<Mutex<BTreeMap<i64, i64>>>;
+
+/// How often refused deliveries are counted when no event is being stored.
+const FORGERY_FLUSH: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Handle to the single writer task.
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Job>,
+    forgeries: Forgeries,
 }
 
 impl Writer {
@@ -152,13 +179,36 @@ impl Writer {
             .map_err(|_| Error::WriterGone)?
             .map_err(|m| Error::Storage(StoreError::Batch(m)))
     }
+
+    /// Counts a delivery whose signature was refused (for the webhooks chart). Nothing of it
+    /// is stored but the count, which the writer adds with its next commit: a flood of
+    /// forgeries costs memory for one number per minute, not a write each.
+    pub fn forged(&self, received_at: i64) {
+        let mut f = self.forgeries.lock().unwrap_or_else(|e| e.into_inner());
+        *f.entry(rollup::floor(received_at, rollup::MINUTE))
+            .or_default() += 1;
+    }
 }
 
-async fn writer_loop(store: EventStore, mut rx: mpsc::Receiver<Job>) {
+async fn writer_loop(store: EventStore, mut rx: mpsc::Receiver<Job>, forgeries: Forgeries) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    let mut tick = tokio::time::interval(FORGERY_FLUSH);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        // recv_many is cancel-safe: a tick loses no queued event.
+        let closed = tokio::select! {
+            n = rx.recv_many(&mut batch, MAX_BATCH) => n == 0,
+            _ = tick.tick() => false,
+        };
+        let forged = std::mem::take(&mut *forgeries.lock().unwrap_or_else(|e| e.into_inner()));
         let events: Vec<&NewEvent> = batch.iter().map(|(e, _)| e).collect();
-        match store.insert_batch(&events).await {
+        if events.is_empty() && forged.is_empty() {
+            if closed {
+                return;
+            }
+            continue;
+        }
+        match store.insert_batch(&events, &forged).await {
             Ok(outcomes) => {
                 for ((_, done), outcome) in batch.drain(..).zip(outcomes) {
                     let _ = done.send(Ok(outcome));
@@ -169,16 +219,28 @@ async fn writer_loop(store: EventStore, mut rx: mpsc::Receiver<Job>) {
                 for (_, done) in batch.drain(..) {
                     let _ = done.send(Err(e.to_string()));
                 }
+                // The refusals are counted with a later batch.
+                let mut f = forgeries.lock().unwrap_or_else(|e| e.into_inner());
+                for (m, n) in forged {
+                    *f.entry(m).or_default() += n;
+                }
             }
+        }
+        if closed {
+            return;
         }
     }
 }
 
-/// Inserts every event of a batch in the open transaction `$tx` and commits (the same
-/// statements on every engine).
+/// Inserts every event of a batch in the open transaction `$tx`, adds them to the rollups and
+/// commits (the same statements on every engine).
 macro_rules! insert_rows {
-    ($tx:ident, $events:expr) => {{
+    ($tx:ident, $events:expr, $forged:expr) => {{
         let mut outcomes = Vec::with_capacity($events.len());
+        let mut tally = rollup::Tally::default();
+        for (minute, n) in $forged {
+            tally.delivery(*minute, rollup::Delivery::Forged, *n);
+        }
         for e in $events {
             let r = sqlx::query(
                 "INSERT INTO events (event_id, event, room_name, room_sid, participant_identity,
@@ -199,12 +261,18 @@ macro_rules! insert_rows {
             .execute(&mut *$tx)
             .await
             .map_err(op("store an event"))?;
-            outcomes.push(if r.rows_affected() == 1 {
-                Stored::New
+            if r.rows_affected() == 1 {
+                tally.delivery(e.received_at, rollup::Delivery::Stored, 1);
+                if rollup::PRESENCE_EVENTS.contains(&e.event.as_str()) {
+                    track_presence!($tx, &mut tally, *e);
+                }
+                outcomes.push(Stored::New);
             } else {
-                Stored::Duplicate
-            });
+                tally.delivery(e.received_at, rollup::Delivery::Duplicate, 1);
+                outcomes.push(Stored::Duplicate);
+            }
         }
+        write_tally!($tx, &tally);
         $tx.commit().await.map_err(op("commit a batch"))?;
         Ok(outcomes)
     }};
@@ -212,10 +280,13 @@ macro_rules! insert_rows {
 
 impl EventStore {
     /// One transaction for the batch; `ON CONFLICT (event_id) DO NOTHING` makes LiveKit's
-    /// retries (and a delivery to two replicas) store one row.
-    async fn insert_batch(
+    /// retries (and a delivery to two replicas) store one row. `forged` (minute → refused
+    /// deliveries) is counted in the same commit. Public for bulk loading (benchmarks); the
+    /// service stores through its [`Writer`].
+    pub async fn insert_batch(
         &self,
         events: &[&NewEvent],
+        forged: &BTreeMap<i64, i64>,
     ) -> std::result::Result<Vec<Stored>, StoreError> {
         match &self.pool {
             // IMMEDIATE takes the write lock at once, so a locked database fails fast (503).
@@ -224,7 +295,7 @@ impl EventStore {
                     .begin_with("BEGIN IMMEDIATE")
                     .await
                     .map_err(op("begin a batch"))?;
-                insert_rows!(tx, events)
+                insert_rows!(tx, events, forged)
             }
             Pool::Postgres(p) => {
                 let mut tx = p.begin().await.map_err(op("begin a batch"))?;
@@ -234,12 +305,12 @@ impl EventStore {
                     .execute(&mut *tx)
                     .await
                     .map_err(op("announce the batch"))?;
-                insert_rows!(tx, events)
+                insert_rows!(tx, events, forged)
             }
         }
     }
 
-    /// Events matching the filter (newest first, or oldest first for sessions).
+    /// Events matching the filter, newest first.
     pub async fn list_events(&self, f: &EventFilter) -> Result<Vec<EventRow>> {
         on_pool!(self, |p| {
             let mut q = QueryBuilder::new(
@@ -263,11 +334,9 @@ impl EventStore {
             if let Some(before) = f.before {
                 q.push(" AND seq < ").push_bind(before);
             }
-            if f.ascending {
-                q.push(" ORDER BY created_at ASC, seq ASC");
-            } else {
-                q.push(" ORDER BY seq DESC");
-            }
+            // Keyset pagination: newest first by seq, through (room_name, seq), (event, seq)
+            // or the primary key, so a page deep down costs what the first one does.
+            q.push(" ORDER BY seq DESC");
             q.push(" LIMIT ").push_bind(f.limit);
             q.build_query_as::<EventRow>()
                 .fetch_all(p)
@@ -276,39 +345,127 @@ impl EventStore {
         })
     }
 
-    /// Deletes events received before `cutoff` (Unix seconds); returns how many. With several
-    /// replicas on PostgreSQL one prunes at a time (a transaction advisory lock); the others
-    /// skip the round.
+    /// Deletes events received before `cutoff` (Unix seconds), and the rollups older than it
+    /// (keeping each room's last running total); returns how many events. In batches of
+    /// [`PRUNE_BATCH`] rows with a pause between, so the webhook writer gets the database
+    /// between two batches and ingest never waits for a whole prune. With several replicas
+    /// on PostgreSQL one prunes at a time (a session advisory lock); the others skip the round.
     pub async fn prune(&self, cutoff: i64) -> Result<u64> {
+        self.prune_in_batches(cutoff, PRUNE_BATCH, PRUNE_PAUSE)
+            .await
+    }
+
+    /// [`EventStore::prune`] with its batch size and pause (benchmarks and tests).
+    pub async fn prune_in_batches(
+        &self,
+        cutoff: i64,
+        batch: i64,
+        pause: std::time::Duration,
+    ) -> Result<u64> {
         let storage = |op_name| move |e| Error::Storage(op(op_name)(e));
-        let r = match &self.pool {
-            Pool::Sqlite(p) => sqlx::query("DELETE FROM events WHERE received_at < $1")
-                .bind(cutoff)
-                .execute(p)
-                .await
-                .map_err(storage("prune events"))?
-                .rows_affected(),
+        // On PostgreSQL the lock lives on one connection for the whole prune.
+        let lock = match &self.pool {
+            Pool::Sqlite(_) => None,
             Pool::Postgres(p) => {
-                let mut tx = p.begin().await.map_err(storage("begin a prune"))?;
-                let mine: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+                let mut conn = p.acquire().await.map_err(storage("begin a prune"))?;
+                let mine: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
                     .bind(postgres::PRUNE_LOCK)
-                    .fetch_one(&mut *tx)
+                    .fetch_one(&mut *conn)
                     .await
                     .map_err(storage("take the prune lock"))?;
                 if !mine {
                     return Ok(0);
                 }
-                let n = sqlx::query("DELETE FROM events WHERE received_at < $1")
-                    .bind(cutoff)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(storage("prune events"))?
-                    .rows_affected();
-                tx.commit().await.map_err(storage("commit a prune"))?;
-                n
+                Some(conn)
             }
         };
-        Ok(r)
+        let result = self.prune_batches(cutoff, batch, pause).await;
+        if let Some(mut conn) = lock {
+            let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(postgres::PRUNE_LOCK)
+                .execute(&mut *conn)
+                .await;
+            if unlocked.is_err() {
+                // A connection still holding the lock must not go back to the pool.
+                conn.detach();
+            }
+        }
+        result
+    }
+
+    async fn prune_batches(
+        &self,
+        cutoff: i64,
+        batch: i64,
+        pause: std::time::Duration,
+    ) -> Result<u64> {
+        use rollup::{DAY, HOUR, MINUTE, floor};
+        // Each statement deletes at most `batch` rows, oldest first, through an index.
+        let steps: [(&'static str, i64, &'static str); 6] = [
+            (
+                "DELETE FROM events WHERE seq IN
+                     (SELECT seq FROM events WHERE received_at < $1 ORDER BY received_at LIMIT $2)",
+                cutoff,
+                "prune events",
+            ),
+            (
+                "DELETE FROM webhook_minute WHERE minute IN
+                     (SELECT minute FROM webhook_minute WHERE minute < $1 ORDER BY minute LIMIT $2)",
+                floor(cutoff, MINUTE),
+                "prune webhook counts",
+            ),
+            (
+                "DELETE FROM webhook_hour WHERE hour IN
+                     (SELECT hour FROM webhook_hour WHERE hour < $1 ORDER BY hour LIMIT $2)",
+                floor(cutoff, HOUR),
+                "prune webhook counts",
+            ),
+            (
+                "DELETE FROM usage_day WHERE day IN
+                     (SELECT day FROM usage_day WHERE day < $1 ORDER BY day LIMIT $2)",
+                floor(cutoff, DAY),
+                "prune participant minutes",
+            ),
+            (
+                "DELETE FROM session_hour WHERE hour IN
+                     (SELECT hour FROM session_hour WHERE hour < $1 ORDER BY hour LIMIT $2)",
+                floor(cutoff, HOUR),
+                "prune session counts",
+            ),
+            // A room's last running total before the cutoff stays: it is the level after it.
+            (
+                "DELETE FROM presence WHERE (room_name, minute) IN
+                     (SELECT p.room_name, p.minute FROM presence p WHERE p.minute < $1
+                      AND EXISTS (SELECT 1 FROM presence q WHERE q.room_name = p.room_name
+                                  AND q.minute > p.minute AND q.minute < $1)
+                      ORDER BY p.minute LIMIT $2)",
+                floor(cutoff, MINUTE),
+                "prune participant counts",
+            ),
+        ];
+        let mut events = 0;
+        for (i, (sql, before, what)) in steps.into_iter().enumerate() {
+            loop {
+                let began = std::time::Instant::now();
+                let n = on_pool!(self, |p| sqlx::query(sql)
+                    .bind(before)
+                    .bind(batch)
+                    .execute(p)
+                    .await
+                    .map_err(|e| Error::Storage(op(what)(e)))?
+                    .rows_affected());
+                if i == 0 {
+                    events += n;
+                }
+                if (n as i64) < batch {
+                    break;
+                }
+                // Let the writer (and readers) in before the next batch: at least `pause`,
+                // and long enough that pruning holds the database a fifth of the time at most.
+                tokio::time::sleep(pause.max(began.elapsed() * PRUNE_YIELD)).await;
+            }
+        }
+        Ok(events)
     }
 
     /// Events stored after `seq` (by any replica), oldest first, for the live stream.
@@ -456,6 +613,31 @@ impl EventStore {
         Ok(to_n)
     }
 
+    /// The receipt time of the `n`-th oldest event (None when fewer are stored): a retention
+    /// cutoff that prunes about `n` events (benchmarks).
+    pub async fn nth_oldest_received(&self, n: i64) -> Result<Option<i64>> {
+        on_pool!(self, |p| sqlx::query_scalar(
+            "SELECT MAX(received_at) FROM
+                 (SELECT received_at FROM events ORDER BY received_at LIMIT $1) AS oldest",
+        )
+        .bind(n)
+        .fetch_one(p)
+        .await
+        .map_err(|e| Error::Storage(op("find the oldest events")(e))))
+    }
+
+    /// Folds SQLite's write-ahead log into the database file (so its size is the data's); a
+    /// no-op on PostgreSQL.
+    pub async fn checkpoint(&self) -> Result<()> {
+        if let Pool::Sqlite(p) = &self.pool {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(p)
+                .await
+                .map_err(|e| Error::Storage(op("checkpoint the log")(e)))?;
+        }
+        Ok(())
+    }
+
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         on_pool!(self, |p| sqlx::query("SELECT CAST(1 AS BIGINT)")
@@ -490,8 +672,6 @@ pub struct EventFilter {
     /// Only rows with a smaller `seq` (the pagination cursor).
     pub before: Option<i64>,
     pub limit: i64,
-    /// Oldest first (sessions) instead of newest first (listing).
-    pub ascending: bool,
 }
 
 #[cfg(test)]

@@ -8,5 +8,6 @@ mod helpers;
 mod manifest;
 mod reload;
 mod replicas;
+mod stats;
 mod token;
 mod webhook;

@@ -293,3 +293,124 @@ async fn the_event_store_behaves_the_same_on_both_engines() {
         store.close().await;
     }
 }
+
+/// A participant event as the webhook route stores it.
+fn presence(id: &str, event: &str, room: &str, who: Option<&str>, at: i64) -> NewEvent {
+    NewEvent {
+        event: event.into(),
+        participant_identity: who.map(String::from),
+        participant_sid: who.map(|w| format!("PA_{w}")),
+        ..new_event(id, room, at)
+    }
+}
+
+/// The chart series and the batched prune, the same on both engines: running totals survive
+/// a late event and a prune, sessions land in their duration bucket and their minutes in
+/// their day, webhooks are counted with their duplicates and forgeries.
+#[tokio::test]
+async fn the_chart_series_agree_on_both_engines() {
+    use hero_livekit_backend::store::Series;
+    const T: i64 = 1_700_006_400; // a UTC midnight
+    let dir = hero_livekit_testkit::temp_dir();
+    let pg = Postgres::start();
+    for url in [
+        format!("sqlite://{}", dir.path().join("s.db").display()),
+        pg.create_database(),
+    ] {
+        let store = EventStore::open(&url).await.unwrap();
+        let (w, task) = store.writer();
+        w.forged(T + 5);
+        w.forged(T + 5);
+        let events = [
+            presence("j_alice", "participant_joined", "r1", Some("alice"), T + 10),
+            presence("j_bob", "participant_joined", "r1", Some("bob"), T + 70),
+            presence(
+                "j_carol",
+                "participant_joined",
+                "r2",
+                Some("carol"),
+                T + 130,
+            ),
+            presence("j_alice", "participant_joined", "r1", Some("alice"), T + 10),
+            presence(
+                "a_carol",
+                "participant_connection_aborted",
+                "r2",
+                Some("carol"),
+                T + 200,
+            ),
+            // Arrives after later events: every later running total moves.
+            presence("j_dave", "participant_joined", "r2", Some("dave"), T + 20),
+            presence("l_alice", "participant_left", "r1", Some("alice"), T + 3610),
+            presence("f_r1", "room_finished", "r1", None, T + 7200),
+            // Never joined (its join was lost): counts nothing.
+            presence("l_erin", "participant_left", "r2", Some("erin"), T + 7300),
+        ];
+        for e in events {
+            w.store(e).await.unwrap();
+        }
+        drop(w);
+        task.await.unwrap();
+        let s = |from, step, points| Series { from, step, points };
+        assert_eq!(
+            store.participants_series(None, s(T, 60, 4)).await.unwrap(),
+            [2, 3, 4, 3],
+            "{url}"
+        );
+        assert_eq!(
+            store
+                .participants_series(Some("r1"), s(T, 3600, 3))
+                .await
+                .unwrap(),
+            [2, 1, 0]
+        );
+        assert_eq!(
+            store
+                .participants_series(Some("r2"), s(T, 3600, 3))
+                .await
+                .unwrap(),
+            [1, 1, 1]
+        );
+        assert_eq!(
+            store.session_durations(T, T + 3 * 3600).await.unwrap(),
+            [0, 1, 0, 0, 2, 0]
+        );
+        assert_eq!(
+            store.usage_series(s(T, 86_400, 2)).await.unwrap(),
+            [70 + 3600 + 7130, 0]
+        );
+        assert_eq!(
+            store.webhooks_series(s(T, 60, 2)).await.unwrap(),
+            [[2, 1, 2], [1, 0, 0]]
+        );
+        assert_eq!(
+            store.webhooks_series(s(T, 3600, 3)).await.unwrap(),
+            [[5, 1, 2], [1, 0, 0], [2, 0, 0]]
+        );
+        let later = s(T + 3600, 3600, 2);
+        assert_eq!(
+            store.participants_series(None, later).await.unwrap(),
+            [2, 1]
+        );
+        // Batches of two rows: five events go in three statements.
+        assert_eq!(
+            store
+                .prune_in_batches(T + 3600, 2, std::time::Duration::ZERO)
+                .await
+                .unwrap(),
+            5,
+            "{url}"
+        );
+        assert_eq!(store.count().await.unwrap(), 3);
+        assert_eq!(
+            store.participants_series(None, later).await.unwrap(),
+            [2, 1],
+            "the running total before the cutoff is kept"
+        );
+        assert_eq!(
+            store.webhooks_series(s(T, 3600, 3)).await.unwrap(),
+            [[0, 0, 0], [1, 0, 0], [2, 0, 0]]
+        );
+        store.close().await;
+    }
+}

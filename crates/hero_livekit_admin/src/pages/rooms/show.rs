@@ -142,6 +142,7 @@ pub async fn show(
                 (html::flash_at(&flash, "data"))
             }
         }
+        (html::charts(Some(&name)))
     };
     html::ok(html::page(
         &session,
