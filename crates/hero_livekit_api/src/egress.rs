@@ -28,7 +28,7 @@ pub enum Storage {
     AliOss(AliOssStorage),
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct S3Storage {
     pub bucket: String,
@@ -59,7 +59,7 @@ pub struct S3Storage {
     pub content_disposition: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GcpStorage {
     pub bucket: String,
@@ -68,7 +68,7 @@ pub struct GcpStorage {
     pub credentials: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AzureStorage {
     pub account_name: String,
@@ -77,7 +77,7 @@ pub struct AzureStorage {
     pub container_name: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AliOssStorage {
     pub access_key: String,
@@ -803,6 +803,8 @@ pub struct EgressServiceStatus {
     pub restart_required: bool,
     pub restart_reasons: Vec<String>,
 }
+
+crate::redacted_debug!(S3Storage, GcpStorage, AzureStorage, AliOssStorage);
 
 #[cfg(test)]
 mod tests {

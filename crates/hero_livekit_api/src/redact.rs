@@ -121,6 +121,31 @@ pub fn json(v: Value) -> Value {
     }
 }
 
+/// `Debug` through this rule, for a type that carries a secret (a derived `Debug` would print
+/// it): the type's name and its JSON with every secret hidden. See [`crate::redacted_debug`].
+pub fn debug<T: serde::Serialize>(
+    name: &str,
+    value: &T,
+    f: &mut std::fmt::Formatter<'_>,
+) -> std::fmt::Result {
+    match serde_json::to_value(value) {
+        Ok(v) => write!(f, "{name} {}", json(v)),
+        Err(_) => write!(f, "{name} {{ {REDACTED} }}"),
+    }
+}
+
+/// Implements `Debug` with [`debug`] for types that carry a secret.
+#[macro_export]
+macro_rules! redacted_debug {
+    ($($t:ident),+ $(,)?) => {$(
+        impl ::std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                $crate::redact::debug(stringify!($t), self, f)
+            }
+        }
+    )+};
+}
+
 /// A rendered YAML file with every secret hidden: values of secret-named keys, every entry of a
 /// top-level `keys:` map (key → secret), and URL secrets.
 pub fn yaml_text(text: &str) -> String {
@@ -233,5 +258,17 @@ mod tests {
             y,
             "port: 7880\nkeys:\n  APIa: <redacted>\nredis:\n  address: r:6379\n  password: <redacted>\n"
         );
+    }
+
+    #[test]
+    fn debug_output_of_a_type_with_a_secret_hides_it() {
+        let p = crate::types::KeysImportParams {
+            api_key: "APIimported".into(),
+            secret: "s3cr3t-that-must-not-show-0123456789abcdef".into(),
+        };
+        let shown = format!("{p:?}");
+        assert!(shown.contains("APIimported"), "{shown}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains(REDACTED), "{shown}");
     }
 }

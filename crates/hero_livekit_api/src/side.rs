@@ -233,7 +233,7 @@ impl IngressStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct IngressInfo {
     pub ingress_id: String,
     pub ingress_name: String,
@@ -347,7 +347,7 @@ impl SipTransport {
 }
 
 /// A trunk that accepts calls from a provider.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SipInboundTrunkCreateParams {
     pub name: String,
@@ -370,7 +370,7 @@ pub struct SipInboundTrunkCreateParams {
 }
 
 /// A trunk to dial out through a provider.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SipOutboundTrunkCreateParams {
     pub name: String,
@@ -491,7 +491,7 @@ impl SipRuleKind {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SipDispatchRuleCreateParams {
     pub kind: SipRuleKind,
@@ -733,6 +733,13 @@ impl AgentDispatch {
 pub struct AgentDispatchList {
     pub dispatches: Vec<AgentDispatch>,
 }
+
+crate::redacted_debug!(
+    IngressInfo,
+    SipInboundTrunkCreateParams,
+    SipOutboundTrunkCreateParams,
+    SipDispatchRuleCreateParams
+);
 
 #[cfg(test)]
 mod tests {

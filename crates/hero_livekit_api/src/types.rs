@@ -439,7 +439,7 @@ pub struct TokenCreateParams {
     pub ttl_s: Option<u64>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Serialize, Deserialize, JsonSchema)]
 pub struct TokenCreated {
     pub token: String,
     /// The LiveKit URL clients connect to.
@@ -448,7 +448,7 @@ pub struct TokenCreated {
     pub expires_at: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenDecodeParams {
     pub token: String,
@@ -472,7 +472,7 @@ pub struct TokenDecoded {
     pub problems: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Serialize, Deserialize, JsonSchema)]
 pub struct BackendInfo {
     /// Base URL of lk-backend.
     pub url: String,
@@ -701,7 +701,7 @@ pub struct KeyParams {
     pub api_key: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeysImportParams {
     pub api_key: String,
@@ -814,6 +814,13 @@ pub struct DeployCheck {
     pub ok: bool,
     pub checks: Vec<CheckItem>,
 }
+
+crate::redacted_debug!(
+    TokenCreated,
+    TokenDecodeParams,
+    BackendInfo,
+    KeysImportParams
+);
 
 #[cfg(test)]
 mod tests {

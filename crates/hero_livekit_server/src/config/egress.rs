@@ -45,7 +45,7 @@ pub struct StorageSettings {
     pub alioss: Option<AliOssSettings>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct S3Settings {
     pub access_key: Option<String>,
@@ -62,7 +62,7 @@ pub struct S3Settings {
     pub min_retry_delay: Option<Dur>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AzureSettings {
     pub account_name: Option<String>,
@@ -70,7 +70,7 @@ pub struct AzureSettings {
     pub container_name: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GcpSettings {
     /// The service account's JSON key, as text.
@@ -78,7 +78,7 @@ pub struct GcpSettings {
     pub bucket: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AliOssSettings {
     pub access_key: Option<String>,
@@ -433,6 +433,8 @@ impl EgressSettings {
         })
     }
 }
+
+hero_livekit_api::redacted_debug!(S3Settings, AzureSettings, GcpSettings, AliOssSettings);
 
 #[cfg(test)]
 pub(crate) fn sample() -> EgressSettings {

@@ -15,7 +15,7 @@ use crate::secrets::Secret;
 pub const SENTINEL_TIMEOUT_MS: u64 = 1000;
 
 /// The `[redis]` table and its flags (common ones) as given; see [`Redis`] for the checked value.
-#[derive(Debug, Clone, Default, Args, Deserialize, Serialize)]
+#[derive(Clone, Default, Args, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedisSettings {
     /// Redis for multi-node LiveKit and its side services (`redis.address`), host:port
@@ -152,7 +152,7 @@ impl RedisSettings {
 
 /// The `redis:` block as LiveKit's `RedisConfig` reads it (protocol `redis/redis.go`): the
 /// same block goes into livekit.yaml and every side service's file.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Clone, PartialEq, Serialize)]
 pub struct RedisBlock {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
@@ -222,6 +222,8 @@ impl Redis {
         }
     }
 }
+
+hero_livekit_api::redacted_debug!(RedisSettings, RedisBlock);
 
 #[cfg(test)]
 mod tests {

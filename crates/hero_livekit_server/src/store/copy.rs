@@ -16,7 +16,7 @@ pub struct Dump {
     pub revision: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, FromRow)]
+#[derive(Clone, PartialEq, FromRow)]
 pub struct KeyDump {
     pub api_key: String,
     pub secret: String,
@@ -28,11 +28,31 @@ pub struct KeyDump {
     pub grace_s: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, FromRow)]
+#[derive(Clone, PartialEq, FromRow)]
 pub struct SecretDump {
     pub name: String,
     pub value: String,
     pub created_at: i64,
+}
+
+// By hand: a derived Debug would print the secrets a copy carries.
+impl std::fmt::Debug for KeyDump {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyDump")
+            .field("api_key", &self.api_key)
+            .field("secret", &hero_livekit_api::redact::REDACTED)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for SecretDump {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretDump")
+            .field("name", &self.name)
+            .field("value", &hero_livekit_api::redact::REDACTED)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, FromRow)]
