@@ -40,10 +40,27 @@ const SECRET_SUFFIXES: &[&str] = &[
     "_external_id",
 ];
 
-/// Whether a field, variable or YAML key of this name holds a secret.
+/// Whether a field, variable or YAML key of this name holds a secret. LiveKit's protojson
+/// (webhook bodies, Twirp JSON) names fields in camelCase, so `streamKey` is `stream_key`.
 pub fn is_secret_name(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    SECRET_NAMES.contains(&n.as_str()) || SECRET_SUFFIXES.iter().any(|s| n.ends_with(s))
+    let listed =
+        |n: &str| SECRET_NAMES.contains(&n) || SECRET_SUFFIXES.iter().any(|s| n.ends_with(s));
+    let lower = name.to_ascii_lowercase();
+    listed(&lower) || (name.bytes().any(|b| b.is_ascii_lowercase()) && listed(&snake_case(name)))
+}
+
+/// `streamKey` → `stream_key`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A URL with its password (and a stream key in the path or query of an RTMP/SRT URL)
@@ -270,5 +287,15 @@ mod tests {
         assert!(shown.contains("APIimported"), "{shown}");
         assert!(!shown.contains("s3cr3t"), "{shown}");
         assert!(shown.contains(REDACTED), "{shown}");
+    }
+
+    #[test]
+    fn protojson_camel_case_names_are_secrets_like_their_snake_case_names() {
+        for name in ["streamKey", "authPassword", "publishUrl", "apiSecret"] {
+            assert!(is_secret_name(name), "{name}");
+        }
+        for name in ["ingressId", "roomName", "url"] {
+            assert!(!is_secret_name(name), "{name}");
+        }
     }
 }

@@ -214,22 +214,9 @@ impl ParticipantInfo {
 
 /// A stored body as `/api/events` serves it: with stream keys, passwords and the key part of
 /// stream URLs hidden by the project's one redaction rule (an `ingress_*` event's IngressInfo
-/// carries the stream key, an egress's stream URLs theirs). protojson names fields in camelCase
-/// (`streamKey`), so names are compared in snake_case. `None` when nothing was hidden: the body
-/// is then served exactly as LiveKit sent it.
+/// carries the stream key, an egress's stream URLs theirs). An empty secret hides nothing.
+/// `None` when nothing was hidden: the body is then served exactly as LiveKit sent it.
 pub fn redacted_body(body: &[u8]) -> Option<String> {
-    fn snake(name: &str) -> String {
-        let mut out = String::with_capacity(name.len() + 4);
-        for c in name.chars() {
-            if c.is_ascii_uppercase() {
-                out.push('_');
-                out.push(c.to_ascii_lowercase());
-            } else {
-                out.push(c);
-            }
-        }
-        out
-    }
     fn walk(v: serde_json::Value, changed: &mut bool) -> serde_json::Value {
         use hero_livekit_api::redact;
         use serde_json::Value;
@@ -237,7 +224,7 @@ pub fn redacted_body(body: &[u8]) -> Option<String> {
             Value::Object(m) => Value::Object(
                 m.into_iter()
                     .map(|(k, v)| {
-                        let hide = redact::is_secret_name(&snake(&k))
+                        let hide = redact::is_secret_name(&k)
                             && !matches!(&v, Value::Null)
                             && v.as_str() != Some("");
                         if hide {

@@ -87,6 +87,19 @@ fn series(q: &StatsQuery, unit: i64) -> Result<Series> {
     })
 }
 
+/// What every series endpoint does first: the bearer, then the query and its buckets.
+fn request(
+    state: &AppState,
+    headers: &HeaderMap,
+    q: std::result::Result<Query<StatsQuery>, QueryRejection>,
+    unit: i64,
+) -> Result<(StatsQuery, Series)> {
+    privileged(state, headers)?;
+    let q = query(q)?;
+    let s = series(&q, unit)?;
+    Ok((q, s))
+}
+
 /// `a / b` rounded up, for positive numbers.
 fn ceil_div(a: i64, b: i64) -> i64 {
     (a + b - 1) / b
@@ -113,9 +126,7 @@ pub async fn participants(
     headers: HeaderMap,
     q: std::result::Result<Query<StatsQuery>, QueryRejection>,
 ) -> Result<Json<Value>> {
-    privileged(&state, &headers)?;
-    let q = query(q)?;
-    let s = series(&q, MINUTE)?;
+    let (q, s) = request(&state, &headers, q, MINUTE)?;
     let room = q.room.as_deref().filter(|r| !r.is_empty());
     let values = state.store.participants_series(room, s).await?;
     let mut out = frame(&s);
@@ -132,9 +143,7 @@ pub async fn participant_minutes(
     headers: HeaderMap,
     q: std::result::Result<Query<StatsQuery>, QueryRejection>,
 ) -> Result<Json<Value>> {
-    privileged(&state, &headers)?;
-    let q = query(q)?;
-    let s = series(&q, DAY)?;
+    let (_, s) = request(&state, &headers, q, DAY)?;
     let seconds = state.store.usage_series(s).await?;
     let mut out = frame(&s);
     out["t"] = json!(times(&s, false));
@@ -149,9 +158,7 @@ pub async fn session_durations(
     headers: HeaderMap,
     q: std::result::Result<Query<StatsQuery>, QueryRejection>,
 ) -> Result<Json<Value>> {
-    privileged(&state, &headers)?;
-    let q = query(q)?;
-    let s = series(&q, HOUR)?;
+    let (_, s) = request(&state, &headers, q, HOUR)?;
     let counts = state.store.session_durations(s.from, s.end()).await?;
     let mut out = frame(&s);
     out["buckets"] = json!(DURATION_LABELS);
@@ -166,9 +173,7 @@ pub async fn webhooks(
     headers: HeaderMap,
     q: std::result::Result<Query<StatsQuery>, QueryRejection>,
 ) -> Result<Json<Value>> {
-    privileged(&state, &headers)?;
-    let q = query(q)?;
-    let s = series(&q, MINUTE)?;
+    let (_, s) = request(&state, &headers, q, MINUTE)?;
     let counts = state.store.webhooks_series(s).await?;
     let mut out = frame(&s);
     out["t"] = json!(times(&s, false));
